@@ -1,0 +1,29 @@
+# rtpush — PGXS build.  `make && make install`, then see README.md.
+EXTENSION   = rtpush
+MODULE_big  = rtpush
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+DATA_built  = rtpush--0.1.sql
+PGFILEDESC  = "rtpush - Pusher Channels events from committed rows"
+
+PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
+              -Wno-missing-field-initializers -Wno-sign-compare \
+              -Wno-cast-function-type -I$(srcdir)/src
+SHLIB_LINK  = -lcurl -lcrypto -lsodium
+
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
+               --temp-instance=$(CURDIR)/tmp_check --port=54329 \
+               --load-extension=rtpush
+
+EXTRA_CLEAN = tmp_check test/unit/build
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The install script is built from one fragment per concern, in order.
+rtpush--0.1.sql: $(sort $(wildcard src/sql/*.sql))
+	cat $^ > $@
+
+# `make check` here means the preloaded temp-instance regression run.
+check: installcheck

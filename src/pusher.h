@@ -1,0 +1,127 @@
+/*-------------------------------------------------------------------------
+ * pusher.h
+ *	  The Pusher Channels protocol in pure C: limits and validation of
+ *	  channel, event and socket names, request signing, request bodies,
+ *	  response classification, subscription auth signatures and webhook
+ *	  verification.
+ *
+ * No SQL, no curl, no ereport: functions return results and, on failure, a
+ * static English reason that callers turn into errors.  Only c.h,
+ * lib/stringinfo.h, common/jsonapi.h and OpenSSL are used, so this module
+ * links into the standalone unit tests and fuzzers (test/unit) as is.
+ *-------------------------------------------------------------------------
+ */
+#ifndef RTPUSH_PUSHER_H
+#define RTPUSH_PUSHER_H
+
+#include "c.h"
+#include "lib/stringinfo.h"
+
+#define PUSHER_MAX_CHANNEL_LEN	164
+#define PUSHER_MAX_EVENT_LEN	200
+#define PUSHER_MAX_CHANNELS		100
+#define PUSHER_MAX_BATCH		10
+#define PUSHER_MAX_USER_ID_LEN	128
+#define PUSHER_MAX_USER_INFO	1024
+
+/* ---- validation: true if valid; otherwise *why is a static reason ---- */
+extern bool pusher_valid_channel(const char *name, size_t len, const char **why);
+extern bool pusher_valid_event(const char *name, size_t len, const char **why);
+extern bool pusher_valid_socket_id(const char *sid, size_t len, const char **why);
+/* channel kinds */
+extern bool pusher_channel_is_private(const char *name);	/* private-, incl. encrypted */
+extern bool pusher_channel_is_presence(const char *name);
+extern bool pusher_channel_is_encrypted(const char *name);	/* private-encrypted- */
+
+/* ---- primitives (OpenSSL) ---- */
+extern void pusher_md5_hex(const char *data, size_t len, char out[33]);
+extern void pusher_hmac_sha256_hex(const char *key, size_t keylen,
+								   const char *msg, size_t msglen, char out[65]);
+/* constant-time comparison of two strings of possibly different length */
+extern bool pusher_secure_equal(const char *a, size_t alen, const char *b, size_t blen);
+
+/*
+ * HTTP API signing.  Appends to 'query' the full query string (no leading
+ * '?') for a POST of 'body' to 'path' (e.g. "/apps/1/events"):
+ * auth_key, auth_signature, auth_timestamp, auth_version=1.0, body_md5,
+ * keys sorted, with the signature computed over
+ * "POST\n<path>\n<sorted params without auth_signature>".
+ */
+extern void pusher_sign_request(StringInfo query, const char *method,
+								const char *path, const char *key,
+								const char *secret, long timestamp,
+								const char *body, size_t bodylen);
+
+/* ---- request bodies ---- */
+typedef struct PusherEvent
+{
+	const char *name;			/* event name */
+	const char *const *channels;	/* 1..100 channel names */
+	int			nchannels;
+	const char *data;			/* JSON text, sent as a JSON string */
+	size_t		datalen;
+	const char *socket_id;		/* NULL or excluded socket */
+} PusherEvent;
+
+/* body for POST /apps/{id}/events: {"name","channels":[..],"data","socket_id"} */
+extern void pusher_events_body(StringInfo buf, const PusherEvent *ev);
+
+/*
+ * body for POST /apps/{id}/batch_events: {"batch":[{"name","channel","data",
+ * "socket_id"}...]}.  Every event must have exactly one channel; n <= 10.
+ */
+extern void pusher_batch_body(StringInfo buf, const PusherEvent *evs, int n);
+
+/* appends s (len bytes, UTF-8) as a JSON string literal with quotes */
+extern void pusher_json_string(StringInfo buf, const char *s, size_t len);
+
+/* ---- responses ---- */
+typedef enum PusherOutcome
+{
+	PUSHER_DELIVERED,			/* accepted */
+	PUSHER_RETRY,				/* 429, 5xx, transport failure: try again later */
+	PUSHER_REJECTED				/* 400/401/403/404/413/422 and other 4xx: dead letter */
+} PusherOutcome;
+
+/*
+ * Classifies an HTTP answer.  http_status 0 means no answer (transport
+ * failure).  A 2xx whose body is a JSON object with an "error" member
+ * (soketi answers some auth failures so) is a failure with the body's
+ * "code" (or 500 when absent); *status_out gets the effective status.
+ */
+extern PusherOutcome pusher_classify(long http_status, const char *body,
+									 size_t bodylen, long *status_out);
+
+/* Retry-After header value -> seconds (delta-seconds or HTTP-date); -1 if unparsable */
+extern long pusher_retry_after(const char *value, time_t now);
+
+/* ---- subscription auth ---- */
+
+/* "key:hex(HMAC(secret, socket_id:channel[:channel_data]))"; channel_data may be NULL */
+extern void pusher_channel_auth(StringInfo out, const char *key, const char *secret,
+								const char *socket_id, const char *channel,
+								const char *channel_data);
+
+/* "key:hex(HMAC(secret, socket_id::user::user_data))" */
+extern void pusher_user_auth(StringInfo out, const char *key, const char *secret,
+							 const char *socket_id, const char *user_data);
+
+/* webhook: X-Pusher-Signature == hex(HMAC(secret, body)), constant time */
+extern bool pusher_webhook_valid(const char *secret, const char *signature,
+								 const char *body, size_t bodylen);
+
+/*
+ * Channel name pattern matching for the authorization rules.  A pattern such
+ * as "private-user.{user_id}.*" must match the whole name; each {name}
+ * captures one non-empty segment without '.', and a trailing ".*" matches one
+ * or more further segments.  On a match, calls 'capture' for each placeholder
+ * in order and returns true.  Returns false (no calls) otherwise.
+ * pusher_valid_pattern() checks a pattern's syntax.
+ */
+typedef void (*pusher_capture_cb) (void *arg, const char *name, size_t namelen,
+								   const char *value, size_t valuelen);
+extern bool pusher_valid_pattern(const char *pattern, const char **why);
+extern bool pusher_match_pattern(const char *pattern, const char *channel,
+								 pusher_capture_cb capture, void *arg);
+
+#endif

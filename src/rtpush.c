@@ -1,0 +1,35 @@
+/*-------------------------------------------------------------------------
+ * rtpush.c
+ *	  Module entry point: defines the settings, reserves shared memory and
+ *	  registers the delivery worker.  rtpush must be preloaded.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+#include "settings.h"
+#include "status.h"
+#include "worker.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rtpush can only be loaded through shared_preload_libraries"),
+				 errhint("Add rtpush to shared_preload_libraries in postgresql.conf and restart the server.")));
+
+	rtpush_define_settings();
+	rtpush_status_init();
+
+	if (IsBinaryUpgrade)
+		return;
+	rtpush_register_worker();
+}

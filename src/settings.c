@@ -1,0 +1,186 @@
+/*-------------------------------------------------------------------------
+ * settings.c
+ *	  Defines every rtpush.* configuration parameter.
+ *
+ * Credentials are PGC_SIGHUP: set with ALTER SYSTEM (or postgresql.conf)
+ * and pg_reload_conf(); no session can SET them.  The app secret and the
+ * encryption master key are GUC_SUPERUSER_ONLY and GUC_NO_SHOW_ALL, so
+ * SHOW and pg_settings hide them from everyone else, and no rtpush code
+ * ever prints them.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/guc.h"
+
+#include "settings.h"
+
+char	   *rtpush_app_id = NULL;
+char	   *rtpush_key = NULL;
+char	   *rtpush_secret = NULL;
+char	   *rtpush_cluster = NULL;
+char	   *rtpush_host = NULL;
+int			rtpush_port = 0;
+char	   *rtpush_scheme = NULL;
+char	   *rtpush_ca_file = NULL;
+char	   *rtpush_encryption_master_key = NULL;
+char	   *rtpush_database_name = NULL;
+int			rtpush_max_in_flight = 8;
+int			rtpush_batch_size = 10;
+int			rtpush_poll_interval = 1000;
+int			rtpush_max_attempts = 12;
+int			rtpush_max_age = 86400;
+int			rtpush_retry_base = 250;
+int			rtpush_retry_max = 60000;
+int			rtpush_connect_timeout = 5000;
+int			rtpush_request_timeout = 10000;
+int			rtpush_max_payload_bytes = 10240;
+int			rtpush_oversize = RTPUSH_OVERSIZE_ERROR;
+char	   *rtpush_socket_id = NULL;
+char	   *rtpush_auth_endpoint = NULL;
+
+static const struct config_enum_entry oversize_options[] = {
+	{"error", RTPUSH_OVERSIZE_ERROR, false},
+	{"thin", RTPUSH_OVERSIZE_THIN, false},
+	{NULL, 0, false}
+};
+
+#define SECRET_FLAGS (GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE)
+
+static bool
+check_scheme(char **newval, void **extra, GucSource source)
+{
+	if (strcmp(*newval, "http") == 0 || strcmp(*newval, "https") == 0)
+		return true;
+	GUC_check_errdetail("Value \"%s\" is neither \"http\" nor \"https\".", *newval);
+	return false;
+}
+
+static bool
+check_no_space(char **newval, void **extra, GucSource source)
+{
+	for (const char *p = *newval; *p; p++)
+	{
+		if (*p == ' ' || *p == '/' || *p == '\t' || *p == '\n' || *p == '?' || *p == '#')
+		{
+			GUC_check_errdetail("Value \"%s\" contains a space, slash, \"?\" or \"#\".", *newval);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+define_endpoint_settings(void)
+{
+	DefineCustomStringVariable("rtpush.app_id", "Pusher app id (PUSHER_APP_ID).",
+							   NULL, &rtpush_app_id, "", PGC_SIGHUP, 0,
+							   check_no_space, NULL, NULL);
+	DefineCustomStringVariable("rtpush.key", "Pusher app key (PUSHER_APP_KEY).",
+							   NULL, &rtpush_key, "", PGC_SIGHUP, 0,
+							   check_no_space, NULL, NULL);
+	DefineCustomStringVariable("rtpush.secret", "Pusher app secret (PUSHER_APP_SECRET).",
+							   "Readable by superusers only; never logged.",
+							   &rtpush_secret, "", PGC_SIGHUP, SECRET_FLAGS,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("rtpush.cluster", "Pusher cluster (PUSHER_APP_CLUSTER): api-<cluster>.pusher.com.",
+							   NULL, &rtpush_cluster, "mt1", PGC_SIGHUP, 0,
+							   check_no_space, NULL, NULL);
+	DefineCustomStringVariable("rtpush.host", "HTTP API host of a Pusher-compatible server (PUSHER_HOST); empty means the cluster's.",
+							   NULL, &rtpush_host, "", PGC_SIGHUP, 0,
+							   check_no_space, NULL, NULL);
+	DefineCustomIntVariable("rtpush.port", "HTTP API port (PUSHER_PORT); 0 means 443 for https, 80 for http.",
+							NULL, &rtpush_port, 0, 0, 65535, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomStringVariable("rtpush.scheme", "http or https (PUSHER_SCHEME).",
+							   NULL, &rtpush_scheme, "https", PGC_SIGHUP, 0,
+							   check_scheme, NULL, NULL);
+	DefineCustomStringVariable("rtpush.ca_file", "CA bundle that verifies the endpoint's TLS certificate; empty means the system's.",
+							   NULL, &rtpush_ca_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("rtpush.encryption_master_key",
+							   "Base64 32-byte master key for private-encrypted- channels.",
+							   "Readable by superusers only; never logged.",
+							   &rtpush_encryption_master_key, "", PGC_SIGHUP, SECRET_FLAGS,
+							   NULL, NULL, NULL);
+	DefineCustomStringVariable("rtpush.auth_endpoint", "Auth endpoint path that rtpush.client_config() tells clients.",
+							   NULL, &rtpush_auth_endpoint, "/api/v1/broadcasting/auth",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+}
+
+static void
+define_worker_settings(void)
+{
+	DefineCustomStringVariable("rtpush.database_name", "Database the delivery worker connects to.",
+							   NULL, &rtpush_database_name, "postgres", PGC_POSTMASTER, 0,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.max_in_flight", "Concurrent HTTP requests of the worker.",
+							NULL, &rtpush_max_in_flight, 8, 1, 256, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.batch_size", "Events per batch_events request.",
+							NULL, &rtpush_batch_size, 10, 1, 10, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.poll_interval", "Fallback poll of the outbox when no commit woke the worker.",
+							NULL, &rtpush_poll_interval, 1000, 10, 3600000, PGC_SIGHUP,
+							GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.max_attempts", "Attempts before an event goes to the dead letter.",
+							NULL, &rtpush_max_attempts, 12, 1, 1000, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.max_age", "Age after which an undelivered event goes to the dead letter.",
+							NULL, &rtpush_max_age, 86400, 1, INT_MAX, PGC_SIGHUP,
+							GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.retry_base", "First retry delay; doubles per attempt, with jitter.",
+							NULL, &rtpush_retry_base, 250, 1, 3600000, PGC_SIGHUP,
+							GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.retry_max", "Longest retry delay.",
+							NULL, &rtpush_retry_max, 60000, 1, 86400000, PGC_SIGHUP,
+							GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.connect_timeout", "HTTP connect timeout.",
+							NULL, &rtpush_connect_timeout, 5000, 1, 600000, PGC_SIGHUP,
+							GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.request_timeout", "HTTP total request timeout.",
+							NULL, &rtpush_request_timeout, 10000, 1, 3600000, PGC_SIGHUP,
+							GUC_UNIT_MS, NULL, NULL, NULL);
+}
+
+static void
+define_capture_settings(void)
+{
+	DefineCustomIntVariable("rtpush.max_payload_bytes", "Largest event data accepted (Pusher's limit is 10 KB).",
+							NULL, &rtpush_max_payload_bytes, 10240, 64, 1048576, PGC_SUSET,
+							GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomEnumVariable("rtpush.oversize", "What a trigger does with a row over max_payload_bytes: error or thin.",
+							 NULL, &rtpush_oversize, RTPUSH_OVERSIZE_ERROR, oversize_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("rtpush.socket_id", "Pusher socket id of the writer, excluded from its own events.",
+							   NULL, &rtpush_socket_id, "", PGC_USERSET, 0,
+							   NULL, NULL, NULL);
+}
+
+void
+rtpush_define_settings(void)
+{
+	define_endpoint_settings();
+	define_worker_settings();
+	define_capture_settings();
+	MarkGUCPrefixReserved("rtpush");
+}
+
+const char *
+rtpush_effective_host(void)
+{
+	static char buf[256];
+
+	if (rtpush_host && rtpush_host[0])
+		return rtpush_host;
+	snprintf(buf, sizeof(buf), "api-%s.pusher.com", rtpush_cluster);
+	return buf;
+}
+
+int
+rtpush_effective_port(void)
+{
+	if (rtpush_port > 0)
+		return rtpush_port;
+	return strcmp(rtpush_scheme, "http") == 0 ? 80 : 443;
+}

@@ -1,0 +1,54 @@
+/*-------------------------------------------------------------------------
+ * settings.h
+ *	  rtpush's configuration parameters (GUCs): every rtpush.* setting.
+ *-------------------------------------------------------------------------
+ */
+#ifndef RTPUSH_SETTINGS_H
+#define RTPUSH_SETTINGS_H
+
+typedef enum RtpushOversize
+{
+	RTPUSH_OVERSIZE_ERROR,
+	RTPUSH_OVERSIZE_THIN
+} RtpushOversize;
+
+/* endpoint and credentials (reload) */
+extern char *rtpush_app_id;
+extern char *rtpush_key;
+extern char *rtpush_secret;		/* superuser-only, hidden */
+extern char *rtpush_cluster;
+extern char *rtpush_host;
+extern int	rtpush_port;
+extern char *rtpush_scheme;
+extern char *rtpush_ca_file;
+extern char *rtpush_encryption_master_key;	/* superuser-only, hidden */
+
+/* worker (restart) */
+extern char *rtpush_database_name;
+
+/* delivery tuning (reload) */
+extern int	rtpush_max_in_flight;
+extern int	rtpush_batch_size;
+extern int	rtpush_poll_interval;	/* ms */
+extern int	rtpush_max_attempts;
+extern int	rtpush_max_age;			/* s */
+extern int	rtpush_retry_base;		/* ms */
+extern int	rtpush_retry_max;		/* ms */
+extern int	rtpush_connect_timeout; /* ms */
+extern int	rtpush_request_timeout; /* ms */
+
+/* capture (session) */
+extern int	rtpush_max_payload_bytes;
+extern int	rtpush_oversize;
+extern char *rtpush_socket_id;
+
+/* client configuration */
+extern char *rtpush_auth_endpoint;
+
+extern void rtpush_define_settings(void);
+
+/* host, port and scheme the worker talks to, derived from the settings */
+extern const char *rtpush_effective_host(void);
+extern int	rtpush_effective_port(void);
+
+#endif
