@@ -15,6 +15,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/builtins.h"
 
@@ -245,4 +246,13 @@ rtpush_worker_status(PG_FUNCTION_ARGS)
 	v[15] = Int64GetDatum(pg_atomic_read_u64(&rtpush_shared->wakeups));
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
+}
+
+/* rtpush.wake_worker(): wake the worker at COMMIT (e.g. after redeliver) */
+PG_FUNCTION_INFO_V1(rtpush_wake_worker);
+Datum
+rtpush_wake_worker(PG_FUNCTION_ARGS)
+{
+	rtpush_note_queued();
+	PG_RETURN_VOID();
 }

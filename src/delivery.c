@@ -1,0 +1,554 @@
+/*-------------------------------------------------------------------------
+ * delivery.c
+ *	  The delivery worker's in-memory state and scheduling.
+ *
+ * Events fetched from the outbox are held in id order until their outcome
+ * is known.  A dispatch pass walks them in that order and starts requests:
+ * single-channel events are batched (up to rtpush.batch_size per
+ * batch_events request), multi-channel events go alone to /events.  A
+ * channel is busy while a request carrying it is in flight; an event that
+ * cannot go (busy channel, retry not yet due) blocks its channels for the
+ * rest of the pass, so no later event overtakes it on any channel, while
+ * other channels go on.  Outcomes (delete, retry, dead letter) are queued
+ * for the worker to write in its next short transaction.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <time.h>
+
+#include "common/pg_prng.h"
+#include "lib/ilist.h"
+#include "lib/stringinfo.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "delivery.h"
+#include "http.h"
+#include "payload.h"
+#include "pusher.h"
+#include "settings.h"
+#include "status.h"
+
+typedef struct Request Request;
+
+typedef struct Held
+{
+	dlist_node	node;
+	OutboxEvent *ev;
+	Request    *req;			/* in flight with this request, or NULL */
+	bool		alone;			/* send in a request of its own */
+} Held;
+
+struct Request
+{
+	Held	   *items[PUSHER_MAX_BATCH];
+	int			n;
+	bool		alone;			/* one event to /events */
+};
+
+typedef struct ChannelState
+{
+	char		name[PUSHER_MAX_CHANNEL_LEN + 1];	/* hash key */
+	Request    *busy;			/* request in flight carrying it */
+	uint64		blocked_pass;	/* pass in which an earlier event waits */
+} ChannelState;
+
+static dlist_head held_list = DLIST_STATIC_INIT(held_list);
+static int	nheld = 0;
+static int	inflight = 0;
+static uint64 pass = 0;
+static HTAB *channels = NULL;
+static DeliveryOutcomes outcomes;
+static int	deleted_cap = 0,
+			retries_cap = 0,
+			dead_cap = 0;
+
+void
+delivery_init(void)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = PUSHER_MAX_CHANNEL_LEN + 1;
+	ctl.entrysize = sizeof(ChannelState);
+	ctl.hcxt = TopMemoryContext;
+	channels = hash_create("rtpush channels", 1024, &ctl,
+						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	memset(&outcomes, 0, sizeof(outcomes));
+}
+
+int
+delivery_held(void)
+{
+	return nheld;
+}
+
+void
+delivery_add(OutboxEvent *ev)
+{
+	Held	   *h = MemoryContextAllocZero(TopMemoryContext, sizeof(Held));
+
+	h->ev = ev;
+	dlist_push_tail(&held_list, &h->node);
+	nheld++;
+}
+
+static void
+forget(Held *h)
+{
+	dlist_delete(&h->node);
+	nheld--;
+	pfree(h->ev);
+	pfree(h);
+}
+
+/* Drops every held event; requests in flight must have been abandoned. */
+void
+delivery_reset(void)
+{
+	dlist_mutable_iter iter;
+
+	dlist_foreach_modify(iter, &held_list)
+		forget(dlist_container(Held, node, iter.cur));
+	hash_destroy(channels);
+	inflight = 0;
+	delivery_init();
+}
+
+/* ---- outcomes ---- */
+
+static void *
+grow(void *arr, int *cap, int need, Size elem)
+{
+	if (need <= *cap)
+		return arr;
+	*cap = Max(64, *cap * 2);
+	if (arr == NULL)
+		return MemoryContextAlloc(TopMemoryContext, *cap * elem);
+	return repalloc(arr, *cap * elem);
+}
+
+static void
+add_deleted(int64 id)
+{
+	outcomes.deleted = grow(outcomes.deleted, &deleted_cap, outcomes.ndeleted + 1, sizeof(int64));
+	outcomes.deleted[outcomes.ndeleted++] = id;
+}
+
+static char *
+keep(const char *s)
+{
+	return s ? MemoryContextStrdup(TopMemoryContext, s) : NULL;
+}
+
+static void
+add_outcome(bool dead, const OutboxEvent *ev, int status, const char *response,
+			const char *reason)
+{
+	OutboxOutcome *o;
+
+	if (dead)
+	{
+		outcomes.dead = grow(outcomes.dead, &dead_cap, outcomes.ndead + 1, sizeof(OutboxOutcome));
+		o = &outcomes.dead[outcomes.ndead++];
+	}
+	else
+	{
+		outcomes.retries = grow(outcomes.retries, &retries_cap, outcomes.nretries + 1, sizeof(OutboxOutcome));
+		o = &outcomes.retries[outcomes.nretries++];
+	}
+	o->id = ev->id;
+	o->attempts = ev->attempts;
+	o->not_before = ev->not_before;
+	o->http_status = status;
+	o->response = keep(response);
+	o->reason = keep(reason);
+}
+
+DeliveryOutcomes *
+delivery_outcomes(void)
+{
+	return &outcomes;
+}
+
+bool
+delivery_has_outcomes(void)
+{
+	return outcomes.ndeleted + outcomes.nretries + outcomes.ndead > 0;
+}
+
+void
+delivery_outcomes_written(void)
+{
+	for (int i = 0; i < outcomes.nretries; i++)
+	{
+		if (outcomes.retries[i].response)
+			pfree((void *) outcomes.retries[i].response);
+		pfree((void *) outcomes.retries[i].reason);
+	}
+	for (int i = 0; i < outcomes.ndead; i++)
+	{
+		if (outcomes.dead[i].response)
+			pfree((void *) outcomes.dead[i].response);
+		pfree((void *) outcomes.dead[i].reason);
+	}
+	outcomes.ndeleted = outcomes.nretries = outcomes.ndead = 0;
+}
+
+/* ---- channels ---- */
+
+static ChannelState *
+channel(const char *name, bool create)
+{
+	char		key[PUSHER_MAX_CHANNEL_LEN + 1];
+	bool		found;
+	ChannelState *c;
+
+	strlcpy(key, name, sizeof(key));
+	c = hash_search(channels, key, create ? HASH_ENTER : HASH_FIND, &found);
+	if (create && !found)
+	{
+		c->busy = NULL;
+		c->blocked_pass = 0;
+	}
+	return c;
+}
+
+static void
+block_channels(Held *h)
+{
+	for (int i = 0; i < h->ev->nchannels; i++)
+		channel(h->ev->channels[i], true)->blocked_pass = pass;
+}
+
+static void
+release_channels(Held *h, Request *req)
+{
+	for (int i = 0; i < h->ev->nchannels; i++)
+	{
+		ChannelState *c = channel(h->ev->channels[i], false);
+
+		if (c && c->busy == req)
+			c->busy = NULL;
+	}
+}
+
+/* Forgets channels that are neither busy nor blocked in this pass. */
+static void
+prune_channels(void)
+{
+	HASH_SEQ_STATUS seq;
+	ChannelState *c;
+
+	if (hash_get_num_entries(channels) < 4096)
+		return;
+	hash_seq_init(&seq, channels);
+	while ((c = hash_seq_search(&seq)) != NULL)
+	{
+		if (c->busy == NULL)
+			hash_search(channels, c->name, HASH_REMOVE, NULL);
+	}
+}
+
+/*
+ * May h go now?  'joining' is the batch it would join: a channel busy with
+ * that same batch does not hold it back.
+ */
+static bool
+may_go(Held *h, Request *joining, TimestampTz now)
+{
+	if (h->ev->not_before > now)
+		return false;
+	for (int i = 0; i < h->ev->nchannels; i++)
+	{
+		ChannelState *c = channel(h->ev->channels[i], false);
+
+		if (c == NULL)
+			continue;
+		if (c->blocked_pass == pass)
+			return false;
+		if (c->busy && !(joining && c->busy == joining))
+			return false;
+	}
+	return true;
+}
+
+static void
+join(Request *req, Held *h)
+{
+	req->items[req->n++] = h;
+	h->req = req;
+	for (int i = 0; i < h->ev->nchannels; i++)
+		channel(h->ev->channels[i], true)->busy = req;
+}
+
+/* ---- requests ---- */
+
+static void request_done(void *arg, const HttpResult *r);
+
+static bool
+configured(void)
+{
+	return rtpush_app_id[0] && rtpush_key[0] && rtpush_secret[0];
+}
+
+static void
+build_body(StringInfo body, Request *req)
+{
+	PusherEvent evs[PUSHER_MAX_BATCH];
+
+	for (int i = 0; i < req->n; i++)
+	{
+		OutboxEvent *ev = req->items[i]->ev;
+
+		evs[i].name = ev->event;
+		evs[i].channels = (const char *const *) ev->channels;
+		evs[i].nchannels = ev->nchannels;
+		evs[i].socket_id = ev->socket_id;
+		payload_for_channels(ev->channels, ev->nchannels, ev->data, ev->datalen,
+							 &evs[i].data, &evs[i].datalen);
+	}
+	if (req->alone)
+		pusher_events_body(body, &evs[0]);
+	else
+		pusher_batch_body(body, evs, req->n);
+}
+
+static void
+start(Request *req)
+{
+	StringInfoData body,
+				url;
+	char		path[128];
+	HttpOptions opts;
+
+	initStringInfo(&body);
+	build_body(&body, req);
+	snprintf(path, sizeof(path), "/apps/%s/%s", rtpush_app_id,
+			 req->alone ? "events" : "batch_events");
+	initStringInfo(&url);
+	appendStringInfo(&url, "%s://%s:%d%s?", rtpush_scheme, rtpush_effective_host(),
+					 rtpush_effective_port(), path);
+	pusher_sign_request(&url, "POST", path, rtpush_key, rtpush_secret,
+						(long) time(NULL), body.data, body.len);
+
+	opts.connect_timeout_ms = rtpush_connect_timeout;
+	opts.timeout_ms = rtpush_request_timeout;
+	opts.ca_file = rtpush_ca_file;
+	opts.max_connections = rtpush_max_in_flight;
+	http_post(url.data, body.data, body.len, &opts, request_done, req);
+	inflight++;
+	pg_atomic_fetch_add_u64(&rtpush_shared->requests, 1);
+	pfree(body.data);
+	pfree(url.data);
+}
+
+static Request *
+new_request(bool alone)
+{
+	Request    *req = MemoryContextAllocZero(TopMemoryContext, sizeof(Request));
+
+	req->alone = alone;
+	return req;
+}
+
+int
+delivery_dispatch(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			slots = rtpush_max_in_flight - inflight;
+	Request    *open = NULL;
+	int			started = 0;
+	dlist_iter	iter;
+
+	if (!configured())
+		return 0;
+	pass++;
+	dlist_foreach(iter, &held_list)
+	{
+		Held	   *h = dlist_container(Held, node, iter.cur);
+		bool		alone = h->alone || h->ev->nchannels != 1;
+
+		if (slots <= 0 && open == NULL)
+			break;
+		if (h->req != NULL)
+			continue;
+		if ((alone && slots <= 0) || !may_go(h, alone ? NULL : open, now))
+		{
+			block_channels(h);
+			continue;
+		}
+		if (alone)
+		{
+			Request    *req = new_request(true);
+
+			join(req, h);
+			start(req);
+			slots--;
+			started++;
+			continue;
+		}
+		if (open == NULL)
+		{
+			open = new_request(false);
+			slots--;
+		}
+		join(open, h);
+		if (open->n >= rtpush_batch_size)
+		{
+			start(open);
+			started++;
+			open = NULL;
+		}
+	}
+	if (open)
+	{
+		start(open);
+		started++;
+	}
+	prune_channels();
+	return started;
+}
+
+long
+delivery_next_due_ms(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz first = 0;
+	dlist_iter	iter;
+
+	dlist_foreach(iter, &held_list)
+	{
+		Held	   *h = dlist_container(Held, node, iter.cur);
+
+		if (h->req == NULL && (first == 0 || h->ev->not_before < first))
+			first = h->ev->not_before;
+	}
+	if (first == 0 && nheld == 0)
+		return -1;
+	if (first <= now)
+		return 0;
+	return TimestampDifferenceMilliseconds(now, first);
+}
+
+/* ---- outcomes of a request ---- */
+
+static long
+backoff_ms(int attempts, const char *retry_after)
+{
+	double		d = rtpush_retry_base * pow(2.0, Min(attempts - 1, 30));
+	long		ra;
+
+	d = Min(d, (double) rtpush_retry_max);
+	d *= 0.5 + 0.5 * pg_prng_double(&pg_global_prng_state);
+	if (retry_after && (ra = pusher_retry_after(retry_after, time(NULL))) >= 0)
+		d = Max(d, ra * 1000.0);
+	return (long) d;
+}
+
+static void
+delivered(Request *req, TimestampTz now)
+{
+	double		lat[PUSHER_MAX_BATCH];
+
+	for (int i = 0; i < req->n; i++)
+	{
+		Held	   *h = req->items[i];
+
+		lat[i] = (double) (now - h->ev->queued_at);
+		add_deleted(h->ev->id);
+		forget(h);
+	}
+	rtpush_status_delivered(req->n, lat);
+}
+
+static void
+dead(Held *h, int status, const char *response, const char *reason)
+{
+	add_outcome(true, h->ev, status, response, reason);
+	pg_atomic_fetch_add_u64(&rtpush_shared->dead, 1);
+	forget(h);
+}
+
+static void
+retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
+{
+	for (int i = 0; i < req->n; i++)
+	{
+		Held	   *h = req->items[i];
+		OutboxEvent *ev = h->ev;
+		bool		too_old = (now - ev->queued_at) / USECS_PER_SEC >= rtpush_max_age;
+
+		ev->attempts++;
+		h->req = NULL;
+		if (ev->attempts >= rtpush_max_attempts || too_old)
+		{
+			char		reason[512];
+
+			snprintf(reason, sizeof(reason), "%s after %d attempts: %s",
+					 too_old ? "expired" : "gave up", ev->attempts, why);
+			dead(h, (int) r->status, r->body, reason);
+			continue;
+		}
+		ev->not_before = TimestampTzPlusMilliseconds(now, backoff_ms(ev->attempts, r->retry_after));
+		add_outcome(false, ev, (int) r->status, NULL, why);
+		pg_atomic_fetch_add_u64(&rtpush_shared->retried, 1);
+	}
+}
+
+static void
+rejected(Request *req, const HttpResult *r, long status, const char *why)
+{
+	if (req->n > 1)
+	{
+		/* split: each event alone, so one bad event takes nobody with it */
+		for (int i = 0; i < req->n; i++)
+		{
+			req->items[i]->alone = true;
+			req->items[i]->req = NULL;
+		}
+		return;
+	}
+	req->items[0]->ev->attempts++;
+	dead(req->items[0], (int) status, r->body, why);
+}
+
+static void
+describe(char *buf, size_t len, const HttpResult *r, long status)
+{
+	if (r->error)
+		snprintf(buf, len, "%s", r->error);
+	else
+		snprintf(buf, len, "HTTP %ld: %.200s", status, r->body ? r->body : "");
+}
+
+static void
+request_done(void *arg, const HttpResult *r)
+{
+	Request    *req = (Request *) arg;
+	TimestampTz now = GetCurrentTimestamp();
+	long		status;
+	char		why[320];
+	PusherOutcome outcome;
+
+	inflight--;
+	for (int i = 0; i < req->n; i++)
+		release_channels(req->items[i], req);
+	outcome = pusher_classify(r->status, r->body, r->bodylen, &status);
+	if (outcome != PUSHER_DELIVERED)
+	{
+		describe(why, sizeof(why), r, status);
+		rtpush_status_error(why);
+		pg_atomic_fetch_add_u64(&rtpush_shared->failed, 1);
+	}
+	if (outcome == PUSHER_DELIVERED)
+		delivered(req, now);
+	else if (outcome == PUSHER_RETRY)
+		retry_later(req, r, why, now);
+	else
+		rejected(req, r, status, why);
+	pfree(req);
+}

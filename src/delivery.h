@@ -1,0 +1,40 @@
+/*-------------------------------------------------------------------------
+ * delivery.h
+ *	  The worker's in-memory delivery state: events held, their order per
+ *	  channel, batching into requests, outcomes and retries.
+ *-------------------------------------------------------------------------
+ */
+#ifndef RTPUSH_DELIVERY_H
+#define RTPUSH_DELIVERY_H
+
+#include "outbox_drain.h"
+
+extern void delivery_init(void);
+extern void delivery_reset(void);	/* forget every held event */
+
+/* events held in memory (not yet delivered or dead) */
+extern int	delivery_held(void);
+extern void delivery_add(OutboxEvent *ev);	/* takes ownership, in id order */
+
+/* starts as many requests as slots and order allow; returns requests started */
+extern int	delivery_dispatch(void);
+
+/* ms until the earliest held event becomes due for a retry; -1 if none */
+extern long delivery_next_due_ms(void);
+
+/* outcomes waiting to be written to the outbox */
+typedef struct DeliveryOutcomes
+{
+	int64	   *deleted;
+	int			ndeleted;
+	OutboxOutcome *retries;
+	int			nretries;
+	OutboxOutcome *dead;
+	int			ndead;
+} DeliveryOutcomes;
+
+extern DeliveryOutcomes *delivery_outcomes(void);
+extern bool delivery_has_outcomes(void);
+extern void delivery_outcomes_written(void);
+
+#endif

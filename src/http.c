@@ -1,0 +1,351 @@
+/*-------------------------------------------------------------------------
+ * http.c
+ *	  HTTP POSTs on libcurl's multi interface: keep-alive connections
+ *	  shared by every transfer, many transfers in flight, timeouts, TLS
+ *	  verified by default.  The worker's latch and curl's sockets are waited
+ *	  on together in one WaitEventSet, so a commit wakes the worker even
+ *	  while requests are in flight, and one slow request holds up nothing.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "lib/ilist.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "http.h"
+
+#define MAX_RESPONSE_BYTES 4096
+#define MAX_SOCKETS 1024
+
+typedef struct Transfer
+{
+	CURL	   *easy;
+	struct Transfer *next_free;
+	dlist_node	active_node;
+	StringInfoData response;
+	char		retry_after[64];
+	char		errbuf[CURL_ERROR_SIZE];
+	char	   *body;
+	HttpDoneFn	done;
+	void	   *arg;
+} Transfer;
+
+typedef struct TrackedSocket
+{
+	curl_socket_t fd;
+	int			what;
+} TrackedSocket;
+
+static CURLM *multi = NULL;
+static struct curl_slist *headers = NULL;
+static Transfer *free_transfers = NULL;
+static int	active = 0;
+static dlist_head active_list = DLIST_STATIC_INIT(active_list);
+static TrackedSocket sockets[MAX_SOCKETS];
+static int	nsockets = 0;
+static TimestampTz timer_deadline = 0;	/* 0: no timer */
+
+static int
+socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	for (int i = 0; i < nsockets; i++)
+	{
+		if (sockets[i].fd != fd)
+			continue;
+		if (what == CURL_POLL_REMOVE)
+			sockets[i] = sockets[--nsockets];
+		else
+			sockets[i].what = what;
+		return 0;
+	}
+	if (what != CURL_POLL_REMOVE && nsockets < MAX_SOCKETS)
+	{
+		sockets[nsockets].fd = fd;
+		sockets[nsockets].what = what;
+		nsockets++;
+	}
+	return 0;
+}
+
+static int
+timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+	if (timeout_ms < 0)
+		timer_deadline = 0;
+	else
+		timer_deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+	return 0;
+}
+
+void
+http_init(void)
+{
+	if (multi)
+		return;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		elog(ERROR, "could not initialize libcurl");
+	multi = curl_multi_init();
+	if (multi == NULL)
+		elog(ERROR, "could not create a libcurl multi handle");
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	headers = curl_slist_append(NULL, "Content-Type: application/json");
+	headers = curl_slist_append(headers, "Expect:");
+}
+
+void
+http_cleanup(void)
+{
+	http_abandon_all();
+	while (free_transfers)
+	{
+		Transfer   *t = free_transfers;
+
+		free_transfers = t->next_free;
+		curl_easy_cleanup(t->easy);
+		pfree(t->response.data);
+		pfree(t);
+	}
+	if (multi)
+		curl_multi_cleanup(multi);
+	multi = NULL;
+}
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	Transfer   *t = (Transfer *) userdata;
+	size_t		len = size * nmemb;
+	size_t		room = MAX_RESPONSE_BYTES - t->response.len;
+
+	appendBinaryStringInfo(&t->response, ptr, Min(len, room));
+	return len;
+}
+
+static size_t
+header_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	Transfer   *t = (Transfer *) userdata;
+	size_t		len = size * nitems;
+	static const char name[] = "retry-after:";
+
+	if (len > sizeof(name) - 1 && pg_strncasecmp(buf, name, sizeof(name) - 1) == 0)
+	{
+		size_t		start = sizeof(name) - 1;
+		size_t		end = len;
+
+		while (start < end && (buf[start] == ' ' || buf[start] == '\t'))
+			start++;
+		while (end > start && (buf[end - 1] == '\r' || buf[end - 1] == '\n' || buf[end - 1] == ' '))
+			end--;
+		strlcpy(t->retry_after, buf + start, Min(end - start + 1, sizeof(t->retry_after)));
+	}
+	return len;
+}
+
+static Transfer *
+get_transfer(void)
+{
+	Transfer   *t = free_transfers;
+
+	if (t)
+	{
+		free_transfers = t->next_free;
+		resetStringInfo(&t->response);
+		return t;
+	}
+	t = MemoryContextAllocZero(TopMemoryContext, sizeof(Transfer));
+	t->easy = curl_easy_init();
+	if (t->easy == NULL)
+		elog(ERROR, "could not create a libcurl easy handle");
+	t->response.data = NULL;
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&t->response);
+		MemoryContextSwitchTo(old);
+	}
+	return t;
+}
+
+static void
+setup_easy(Transfer *t, const char *url, size_t bodylen, const HttpOptions *opts)
+{
+	CURL	   *e = t->easy;
+
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "rtpush/0.1");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_CAINFO,
+					 (opts->ca_file && opts->ca_file[0]) ? opts->ca_file : NULL);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+}
+
+void
+http_post(const char *url, const char *body, size_t bodylen,
+		  const HttpOptions *opts, HttpDoneFn done, void *arg)
+{
+	Transfer   *t = get_transfer();
+	CURLMcode	rc;
+
+	t->body = MemoryContextAlloc(TopMemoryContext, bodylen + 1);
+	memcpy(t->body, body, bodylen);
+	t->body[bodylen] = '\0';
+	t->retry_after[0] = '\0';
+	t->errbuf[0] = '\0';
+	t->done = done;
+	t->arg = arg;
+	setup_easy(t, url, bodylen, opts);
+	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, opts->max_connections);
+	rc = curl_multi_add_handle(multi, t->easy);
+	if (rc != CURLM_OK)
+		elog(ERROR, "could not start an HTTP request: %s", curl_multi_strerror(rc));
+	dlist_push_tail(&active_list, &t->active_node);
+	active++;
+}
+
+int
+http_active(void)
+{
+	return active;
+}
+
+static void
+release_transfer(Transfer *t)
+{
+	curl_multi_remove_handle(multi, t->easy);
+	if (t->body)
+		pfree(t->body);
+	t->body = NULL;
+	dlist_delete(&t->active_node);
+	t->next_free = free_transfers;
+	free_transfers = t;
+	active--;
+}
+
+static void
+finish_transfers(void)
+{
+	CURLMsg    *msg;
+	int			left;
+
+	while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+	{
+		Transfer   *t;
+		HttpResult	r = {0};
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
+		if (msg->data.result == CURLE_OK)
+			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
+		else
+			r.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(msg->data.result);
+		r.body = t->response.data;
+		r.bodylen = t->response.len;
+		r.retry_after = t->retry_after[0] ? t->retry_after : NULL;
+		t->done(t->arg, &r);
+		release_transfer(t);
+	}
+}
+
+static long
+clamp_timeout(long timeout_ms)
+{
+	if (timer_deadline != 0)
+	{
+		long		until = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+															timer_deadline);
+
+		if (timeout_ms < 0 || until < timeout_ms)
+			timeout_ms = until;
+	}
+	return timeout_ms;
+}
+
+static void
+socket_action(curl_socket_t fd, int flags)
+{
+	int			running;
+
+	curl_multi_socket_action(multi, fd, flags, &running);
+}
+
+bool
+http_wait(long timeout_ms, uint32 wait_event_info)
+{
+	WaitEventSet *set;
+	WaitEvent	events[MAX_SOCKETS + 2];
+	int			n;
+	bool		latch_set = false;
+
+	set = CreateWaitEventSet(CurrentMemoryContext, nsockets + 2);
+	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	for (int i = 0; i < nsockets; i++)
+	{
+		uint32		ev = 0;
+
+		if (sockets[i].what & CURL_POLL_IN)
+			ev |= WL_SOCKET_READABLE;
+		if (sockets[i].what & CURL_POLL_OUT)
+			ev |= WL_SOCKET_WRITEABLE;
+		if (ev)
+			AddWaitEventToSet(set, ev, sockets[i].fd, NULL, NULL);
+	}
+	n = WaitEventSetWait(set, clamp_timeout(timeout_ms), events, lengthof(events),
+						 wait_event_info);
+	FreeWaitEventSet(set);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (events[i].events & WL_LATCH_SET)
+		{
+			ResetLatch(MyLatch);
+			latch_set = true;
+			continue;
+		}
+		socket_action(events[i].fd,
+					  ((events[i].events & WL_SOCKET_READABLE) ? CURL_CSELECT_IN : 0) |
+					  ((events[i].events & WL_SOCKET_WRITEABLE) ? CURL_CSELECT_OUT : 0));
+	}
+	if (timer_deadline != 0 && GetCurrentTimestamp() >= timer_deadline)
+	{
+		timer_deadline = 0;
+		socket_action(CURL_SOCKET_TIMEOUT, 0);
+	}
+	finish_transfers();
+	return latch_set;
+}
+
+void
+http_abandon_all(void)
+{
+	dlist_mutable_iter iter;
+
+	if (multi == NULL)
+		return;
+	dlist_foreach_modify(iter, &active_list)
+		release_transfer(dlist_container(Transfer, active_node, iter.cur));
+}

@@ -1,0 +1,294 @@
+/*-------------------------------------------------------------------------
+ * outbox_drain.c
+ *	  The outbox's read side, used only by the delivery worker.
+ *
+ * Writers only ever INSERT.  The worker reads in windows between two
+ * snapshots: a window holds the rows whose writing transaction (column
+ * xid) is visible in the window's upper snapshot and was not visible in
+ * the previous one.  Within a window it pages by id.  Every committed row
+ * thus falls in exactly one window, however late its transaction commits
+ * relative to its id, and nothing is read twice while the worker lives.
+ * Delivered rows are deleted in batches; retry bookkeeping is an UPDATE on
+ * the failure path only.  After a restart the first window has no lower
+ * bound, so every row still in the table is delivered (at least once).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "outbox_drain.h"
+
+static char *window_lo = NULL;	/* lower snapshot; NULL: none (first window) */
+static char *window_hi = NULL;	/* upper snapshot; NULL: no window open */
+static int64 window_last_id = 0;
+static SPIPlanPtr fetch_plan = NULL;
+
+static const char *FETCH_SQL =
+"SELECT id, channels, event, data::text, socket_id, attempts, queued_at, next_attempt_at "
+"FROM rtpush.outbox "
+"WHERE id > $1 AND pg_visible_in_snapshot(xid, $2::pg_snapshot) "
+"  AND ($3::pg_snapshot IS NULL OR NOT pg_visible_in_snapshot(xid, $3::pg_snapshot)) "
+"ORDER BY id LIMIT $4";
+
+Oid
+outbox_extension_oid(void)
+{
+	return get_extension_oid("rtpush", true);
+}
+
+void
+outbox_forget(void)
+{
+	if (window_lo)
+		pfree(window_lo);
+	if (window_hi)
+		pfree(window_hi);
+	window_lo = window_hi = NULL;
+	window_last_id = 0;
+	if (fetch_plan)
+		SPI_freeplan(fetch_plan);
+	fetch_plan = NULL;
+}
+
+static char *
+current_snapshot(void)
+{
+	bool		isnull;
+	char	   *snap;
+
+	if (SPI_execute("SELECT pg_current_snapshot()::text", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the current snapshot");
+	snap = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	return MemoryContextStrdup(TopMemoryContext, snap);
+}
+
+static void
+prepare_fetch(void)
+{
+	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, INT4OID};
+
+	if (fetch_plan)
+		return;
+	fetch_plan = SPI_prepare(FETCH_SQL, 4, types);
+	if (fetch_plan == NULL)
+		elog(ERROR, "could not prepare the outbox fetch: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(fetch_plan);
+}
+
+/* Copies one fetched row into a single allocation in TopMemoryContext. */
+static OutboxEvent *
+copy_row(HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	char	   *event,
+			   *data,
+			   *sid;
+	Size		size;
+	OutboxEvent *ev;
+	char	   *p;
+
+	arr = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	event = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+	data = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+	sid = SPI_getvalue(tup, desc, 5);
+
+	size = MAXALIGN(sizeof(OutboxEvent)) + MAXALIGN(n * sizeof(char *)) +
+		strlen(event) + strlen(data) + (sid ? strlen(sid) : 0) + 3;
+	for (int i = 0; i < n; i++)
+		size += nulls[i] ? 1 : VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) + 1;
+
+	ev = MemoryContextAllocZero(TopMemoryContext, size);
+	p = (char *) ev + MAXALIGN(sizeof(OutboxEvent));
+	ev->channels = (char **) p;
+	p += MAXALIGN(n * sizeof(char *));
+	ev->nchannels = 0;
+	for (int i = 0; i < n; i++)
+	{
+		text	   *t;
+
+		if (nulls[i])
+			continue;
+		t = DatumGetTextPP(elems[i]);
+		ev->channels[ev->nchannels++] = p;
+		memcpy(p, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		p += VARSIZE_ANY_EXHDR(t);
+		*p++ = '\0';
+	}
+	ev->event = strcpy(p, event);
+	p += strlen(event) + 1;
+	ev->data = strcpy(p, data);
+	ev->datalen = strlen(data);
+	p += ev->datalen + 1;
+	ev->socket_id = sid ? strcpy(p, sid) : NULL;
+
+	ev->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	ev->attempts = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
+	ev->queued_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
+	ev->not_before = DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull));
+	if (isnull)
+		ev->not_before = 0;
+	return ev;
+}
+
+/*
+ * Fetches up to max newly visible events, in id order, into events[].
+ * *more is set when the current window may hold further rows.
+ */
+int
+outbox_fetch(OutboxEvent **events, int max, bool *more)
+{
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	uint64		n;
+
+	prepare_fetch();
+	if (window_hi == NULL)
+	{
+		window_hi = current_snapshot();
+		window_last_id = 0;
+	}
+	args[0] = Int64GetDatum(window_last_id);
+	args[1] = CStringGetTextDatum(window_hi);
+	args[2] = window_lo ? CStringGetTextDatum(window_lo) : (Datum) 0;
+	nulls[2] = window_lo ? ' ' : 'n';
+	args[3] = Int32GetDatum(max);
+
+	if (SPI_execute_plan(fetch_plan, args, nulls, true, max) != SPI_OK_SELECT)
+		elog(ERROR, "could not fetch from the outbox");
+	n = SPI_processed;
+	for (uint64 i = 0; i < n; i++)
+		events[i] = copy_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+
+	if (n > 0)
+		window_last_id = events[n - 1]->id;
+	*more = (n == (uint64) max);
+	if (!*more)
+	{
+		/* window exhausted: the next one starts where this one ended */
+		if (window_lo)
+			pfree(window_lo);
+		window_lo = window_hi;
+		window_hi = NULL;
+	}
+	return (int) n;
+}
+
+static Datum
+int8_array(const int64 *v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int64GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+void
+outbox_delete(const int64 *ids, int n)
+{
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		args[1];
+
+	if (n == 0)
+		return;
+	args[0] = int8_array(ids, n);
+	if (SPI_execute_with_args("DELETE FROM rtpush.outbox WHERE id = ANY($1)",
+							  1, types, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete delivered events from the outbox");
+}
+
+/* Builds the argument arrays shared by retry and dead letter. */
+static void
+outcome_arrays(const OutboxOutcome *o, int n, Datum *ids, Datum *attempts,
+			   Datum *times, Datum *statuses, Datum *responses, Datum *reasons,
+			   bool *resp_nulls)
+{
+	Datum	   *a = palloc(sizeof(Datum) * n),
+			   *t = palloc(sizeof(Datum) * n),
+			   *s = palloc(sizeof(Datum) * n),
+			   *r = palloc(sizeof(Datum) * n),
+			   *why = palloc(sizeof(Datum) * n);
+	int64	   *idv = palloc(sizeof(int64) * n);
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+	{
+		idv[i] = o[i].id;
+		a[i] = Int32GetDatum(o[i].attempts);
+		t[i] = TimestampTzGetDatum(o[i].not_before);
+		s[i] = Int32GetDatum(o[i].http_status);
+		resp_nulls[i] = (o[i].response == NULL);
+		r[i] = o[i].response ? CStringGetTextDatum(o[i].response) : (Datum) 0;
+		why[i] = CStringGetTextDatum(o[i].reason ? o[i].reason : "");
+	}
+	*ids = int8_array(idv, n);
+	*attempts = PointerGetDatum(construct_array(a, n, INT4OID, 4, true, TYPALIGN_INT));
+	*times = PointerGetDatum(construct_array(t, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	*statuses = PointerGetDatum(construct_array(s, n, INT4OID, 4, true, TYPALIGN_INT));
+	*responses = PointerGetDatum(construct_md_array(r, resp_nulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+	*reasons = PointerGetDatum(construct_array(why, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+void
+outbox_retry(const OutboxOutcome *o, int n)
+{
+	Oid			types[4] = {INT8ARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID};
+	Datum		args[4],
+				statuses,
+				responses;
+	bool	   *rn = palloc(sizeof(bool) * Max(n, 1));
+
+	if (n == 0)
+		return;
+	outcome_arrays(o, n, &args[0], &args[1], &args[2], &statuses, &responses, &args[3], rn);
+	if (SPI_execute_with_args(
+							  "UPDATE rtpush.outbox o SET attempts = x.attempts, "
+							  "next_attempt_at = x.next_at, last_error = x.err "
+							  "FROM unnest($1, $2, $3, $4) AS x(id, attempts, next_at, err) "
+							  "WHERE o.id = x.id",
+							  4, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not record retries in the outbox");
+}
+
+void
+outbox_dead_letter(const OutboxOutcome *o, int n)
+{
+	Oid			types[5] = {INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		args[5],
+				times;
+	bool	   *rn = palloc(sizeof(bool) * Max(n, 1));
+
+	if (n == 0)
+		return;
+	outcome_arrays(o, n, &args[0], &args[1], &times, &args[2], &args[3], &args[4], rn);
+	if (SPI_execute_with_args(
+							  "WITH x AS (SELECT * FROM unnest($1, $2, $3, $4, $5) "
+							  "    AS x(id, attempts, status, response, reason)), "
+							  "d AS (DELETE FROM rtpush.outbox o USING x WHERE o.id = x.id RETURNING o.*) "
+							  "INSERT INTO rtpush.dead_letter AS l (id, queued_at, channels, event, data, "
+							  "    socket_id, attempts, http_status, response, reason) "
+							  "SELECT d.id, d.queued_at, d.channels, d.event, d.data, d.socket_id, "
+							  "    x.attempts, nullif(x.status, 0), x.response, x.reason "
+							  "FROM d JOIN x USING (id) "
+							  "ON CONFLICT (id) DO UPDATE SET attempts = excluded.attempts, "
+							  "    http_status = excluded.http_status, response = excluded.response, "
+							  "    reason = excluded.reason, failed_at = now()",
+							  5, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not move events to the dead letter");
+}

@@ -1,0 +1,46 @@
+/*-------------------------------------------------------------------------
+ * outbox_drain.h
+ *	  The read side of the outbox: what the delivery worker fetches, and
+ *	  how it records outcomes (delete, retry, dead letter).
+ *-------------------------------------------------------------------------
+ */
+#ifndef RTPUSH_OUTBOX_DRAIN_H
+#define RTPUSH_OUTBOX_DRAIN_H
+
+#include "datatype/timestamp.h"
+
+/* One queued event, held in the worker's memory in a single allocation. */
+typedef struct OutboxEvent
+{
+	int64		id;
+	int			nchannels;
+	char	  **channels;
+	char	   *event;
+	char	   *data;
+	size_t		datalen;
+	char	   *socket_id;		/* NULL if none */
+	int			attempts;
+	TimestampTz queued_at;
+	TimestampTz not_before;		/* 0: now */
+} OutboxEvent;
+
+/* An outcome to record, in the order recorded. */
+typedef struct OutboxOutcome
+{
+	int64		id;
+	int			attempts;
+	TimestampTz not_before;		/* retry */
+	int			http_status;	/* dead letter; 0 if none */
+	const char *response;		/* dead letter; may be NULL */
+	const char *reason;			/* retry: last error; dead letter: why */
+} OutboxOutcome;
+
+/* All of these run inside a transaction the caller started. */
+extern Oid	outbox_extension_oid(void);
+extern void outbox_forget(void);	/* after CREATE/DROP EXTENSION or an error */
+extern int	outbox_fetch(OutboxEvent **events, int max, bool *more);
+extern void outbox_delete(const int64 *ids, int n);
+extern void outbox_retry(const OutboxOutcome *o, int n);
+extern void outbox_dead_letter(const OutboxOutcome *o, int n);
+
+#endif

@@ -1,0 +1,300 @@
+/*-------------------------------------------------------------------------
+ * worker.c
+ *	  The delivery background worker: registration, signals, the main loop
+ *	  and its short transactions.
+ *
+ * Each turn of the loop: write the outcomes of finished requests and fetch
+ * newly committed events (one short transaction, no snapshot or lock kept
+ * afterwards), start the requests that order and free slots allow, then
+ * wait on the latch (set at COMMIT by writers), curl's sockets, the next
+ * retry and the fallback poll.  No network I/O ever happens inside a
+ * transaction.  Events leave the outbox only once the endpoint accepted
+ * them, so a crash or SIGKILL loses nothing: after a restart, what was in
+ * flight is sent again (at least once).
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "delivery.h"
+#include "http.h"
+#include "outbox_drain.h"
+#include "settings.h"
+#include "status.h"
+#include "worker.h"
+
+PGDLLEXPORT void rtpush_worker_main(Datum arg);
+
+#define FETCH_PAGE 1000
+#define MAX_HELD 20000
+#define ERROR_PAUSE_MS 1000
+
+static volatile sig_atomic_t got_sigterm = false;
+static Oid	extension_oid = InvalidOid;
+static TimestampTz next_poll = 0;
+static bool fetch_more = true;
+
+void
+rtpush_register_worker(void)
+{
+	BackgroundWorker w;
+
+	memset(&w, 0, sizeof(w));
+	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	w.bgw_restart_time = 1;
+	snprintf(w.bgw_library_name, BGW_MAXLEN, "rtpush");
+	snprintf(w.bgw_function_name, BGW_MAXLEN, "rtpush_worker_main");
+	snprintf(w.bgw_name, BGW_MAXLEN, "rtpush delivery worker");
+	snprintf(w.bgw_type, BGW_MAXLEN, "rtpush delivery worker");
+	RegisterBackgroundWorker(&w);
+}
+
+static void
+handle_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	got_sigterm = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+static void
+worker_exit(int code, Datum arg)
+{
+	http_cleanup();
+	SpinLockAcquire(&rtpush_shared->mutex);
+	rtpush_shared->worker_pid = 0;
+	rtpush_shared->worker_latch = NULL;
+	strlcpy(rtpush_shared->state, "stopped", sizeof(rtpush_shared->state));
+	rtpush_shared->in_flight = 0;
+	SpinLockRelease(&rtpush_shared->mutex);
+}
+
+static void
+announce(void)
+{
+	SpinLockAcquire(&rtpush_shared->mutex);
+	rtpush_shared->worker_pid = MyProcPid;
+	rtpush_shared->worker_latch = MyLatch;
+	rtpush_shared->started_at = GetCurrentTimestamp();
+	SpinLockRelease(&rtpush_shared->mutex);
+	on_shmem_exit(worker_exit, (Datum) 0);
+}
+
+/* ---- the short transaction ---- */
+
+static void
+write_outcomes(void)
+{
+	DeliveryOutcomes *o = delivery_outcomes();
+
+	outbox_delete(o->deleted, o->ndeleted);
+	outbox_retry(o->retries, o->nretries);
+	outbox_dead_letter(o->dead, o->ndead);
+}
+
+static void
+fetch_events(void)
+{
+	OutboxEvent *evs[FETCH_PAGE];
+	int			room = Min(FETCH_PAGE, MAX_HELD - delivery_held());
+	int			n;
+
+	if (room < FETCH_PAGE / 4)
+		return;
+	n = outbox_fetch(evs, room, &fetch_more);
+	for (int i = 0; i < n; i++)
+		delivery_add(evs[i]);
+}
+
+/* Checks that the extension is there, and notices it being recreated. */
+static bool
+extension_ready(void)
+{
+	Oid			oid = outbox_extension_oid();
+
+	if (oid != extension_oid)
+	{
+		http_abandon_all();
+		delivery_reset();
+		delivery_outcomes_written();
+		outbox_forget();
+		extension_oid = oid;
+		fetch_more = true;
+	}
+	return OidIsValid(oid);
+}
+
+static bool
+run_transaction(bool fetch)
+{
+	volatile bool ok = true;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "rtpush: recording outcomes, fetching events");
+		if (extension_ready())
+		{
+			write_outcomes();
+			if (fetch)
+				fetch_events();
+		}
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		delivery_outcomes_written();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		rtpush_status_error(edata->message);
+		ereport(LOG,
+				(errmsg("rtpush delivery worker: %s", edata->message)));
+		FreeErrorData(edata);
+		outbox_forget();
+		ok = false;
+	}
+	PG_END_TRY();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/* ---- the loop ---- */
+
+static const char *
+state_name(void)
+{
+	if (!OidIsValid(extension_oid))
+		return "waiting for CREATE EXTENSION rtpush";
+	if (!(rtpush_app_id[0] && rtpush_key[0] && rtpush_secret[0]))
+		return "not configured (rtpush.app_id, rtpush.key, rtpush.secret)";
+	if (http_active() > 0)
+		return "delivering";
+	if (delivery_held() > 0)
+		return "waiting to retry";
+	return "idle";
+}
+
+static long
+wait_timeout(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		t = TimestampDifferenceMilliseconds(now, next_poll);
+	long		due = delivery_next_due_ms();
+
+	if (!OidIsValid(extension_oid))
+		return t;
+	if (due >= 0 && due < t)
+		t = due;
+	return t;
+}
+
+static void
+reload_if_asked(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+static void
+loop_once(MemoryContext turn, bool *woken)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	bool		poll_due = now >= next_poll;
+	bool		want_fetch = *woken || poll_due || fetch_more;
+
+	if (poll_due)
+		next_poll = TimestampTzPlusMilliseconds(now, rtpush_poll_interval);
+	if ((want_fetch || delivery_has_outcomes()) &&
+		!run_transaction(want_fetch))
+		next_poll = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_PAUSE_MS);
+	*woken = false;
+
+	MemoryContextReset(turn);
+	if (OidIsValid(extension_oid))
+		delivery_dispatch();
+	rtpush_status_set_state(state_name());
+	rtpush_status_counts(http_active(), delivery_held());
+
+	if (fetch_more && delivery_held() < MAX_HELD - FETCH_PAGE)
+		*woken = true;			/* more rows in the window: no wait */
+	else
+		*woken = http_wait(wait_timeout(), PG_WAIT_EXTENSION);
+	CHECK_FOR_INTERRUPTS();
+	reload_if_asked();
+}
+
+/* On SIGTERM: give requests in flight a moment, record what finished. */
+static void
+drain_on_exit(MemoryContext turn)
+{
+	TimestampTz stop_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 2000);
+
+	rtpush_status_set_state("stopping");
+	while (http_active() > 0 && GetCurrentTimestamp() < stop_at)
+	{
+		MemoryContextReset(turn);
+		(void) http_wait(100, PG_WAIT_EXTENSION);
+	}
+	if (delivery_has_outcomes())
+		(void) run_transaction(false);
+}
+
+void
+rtpush_worker_main(Datum arg)
+{
+	MemoryContext turn;
+	bool		woken = true;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, handle_sigterm);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(rtpush_database_name, NULL, 0);
+	pgstat_report_appname("rtpush delivery worker");
+
+	announce();
+	http_init();
+	delivery_init();
+	turn = AllocSetContextCreate(TopMemoryContext, "rtpush worker turn",
+								 ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(turn);
+	next_poll = GetCurrentTimestamp();
+
+	ereport(LOG,
+			(errmsg("rtpush delivery worker started in database \"%s\"",
+					rtpush_database_name)));
+	while (!got_sigterm)
+		loop_once(turn, &woken);
+	drain_on_exit(turn);
+	proc_exit(0);
+}
