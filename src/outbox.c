@@ -1,0 +1,381 @@
+/*-------------------------------------------------------------------------
+ * outbox.c
+ *	  The write side of the outbox: event checks and the only code that
+ *	  inserts into rtpush.outbox (the worker's read side is outbox_drain.c).
+ *
+ * Rows are inserted directly through the table AM and index AM: no SPI, no
+ * planner, no executor.  The column defaults of 00_schema.sql are computed
+ * here: id from rtpush.outbox_id_seq, xid = the top-level transaction id,
+ * queued_at = clock time.  The primary key is enforced by inserting into
+ * every ready index with UNIQUE_CHECK_YES for unique ones.
+ *
+ * No ACL check is made on the outbox: PUBLIC has no rights on it, and the
+ * gate is EXECUTE on rtpush.send() (and, for triggers, the right to create
+ * a trigger with rtpush.broadcast()), which the install script does not
+ * grant to PUBLIC.
+ *
+ * The outbox's and sequence's OIDs and the outbox's attribute numbers are
+ * cached per backend and forgotten on any relcache invalidation of either
+ * relation (ALTER TABLE, DROP EXTENSION) or of the whole cache.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "nodes/execnodes.h"
+#include "storage/lmgr.h"
+#include "tcop/utility.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
+
+#include "crypto.h"
+#include "outbox.h"
+#include "pusher.h"
+#include "settings.h"
+#include "status.h"
+
+/* the columns enqueue fills, in this order */
+enum
+{
+	COL_ID,
+	COL_XID,
+	COL_QUEUED_AT,
+	COL_CHANNELS,
+	COL_EVENT,
+	COL_DATA,
+	COL_SOCKET_ID,
+	COL_ATTEMPTS,
+	NCOLS
+};
+
+static const char *const col_names[NCOLS] = {
+	"id", "xid", "queued_at", "channels", "event", "data", "socket_id", "attempts"
+};
+
+static Oid	outbox_relid = InvalidOid;
+static Oid	outbox_seqid = InvalidOid;
+static AttrNumber col_attnum[NCOLS];
+static bool callback_registered = false;
+
+/* ---- checks ---- */
+
+void
+rtpush_check_event(const char *event)
+{
+	const char *why;
+
+	if (event == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("event name must not be null"),
+				 errhint("Pass an event name such as \"message-sent\".")));
+	if (!pusher_valid_event(event, strlen(event), &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid event name"),
+				 errdetail("Event name \"%s\" %s.", event, why),
+				 errhint("Use a non-empty name of at most %d characters.",
+						 PUSHER_MAX_EVENT_LEN)));
+}
+
+void
+rtpush_check_channel(const char *channel, const char *template,
+					 const char *column)
+{
+	const char *why;
+
+	if (pusher_valid_channel(channel, strlen(channel), &why))
+		return;
+	if (column)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid channel name from template \"%s\"", template),
+				 errdetail("Channel \"%s\", made with the value of column %s, %s.",
+						   channel, column, why),
+				 errhint("Channel names are at most %d characters of A-Z a-z 0-9 _ - = @ , . ; and do not start with \"#\"; make the column's values fit, or use another column.",
+						 PUSHER_MAX_CHANNEL_LEN)));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid channel name"),
+			 errdetail("Channel \"%s\" %s.", channel, why),
+			 errhint("Channel names are at most %d characters of A-Z a-z 0-9 _ - = @ , . ; and do not start with \"#\".",
+					 PUSHER_MAX_CHANNEL_LEN)));
+}
+
+void
+rtpush_check_channel_count(int n)
+{
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an event needs at least one channel"),
+				 errhint("Pass one or more channel names.")));
+	if (n > PUSHER_MAX_CHANNELS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many channels for one event"),
+				 errdetail("The event has %d channels; Pusher accepts at most %d.",
+						   n, PUSHER_MAX_CHANNELS),
+				 errhint("Send several events, or use fewer channels.")));
+}
+
+const char *
+rtpush_writer_socket_id(const char *given)
+{
+	const char *sid = given;
+	const char *why;
+
+	if (sid == NULL)
+	{
+		if (rtpush_socket_id == NULL || rtpush_socket_id[0] == '\0')
+			return NULL;
+		sid = rtpush_socket_id;
+	}
+	if (!pusher_valid_socket_id(sid, strlen(sid), &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid socket id"),
+				 errdetail("Socket id \"%s\"%s %s.", sid,
+						   given ? "" : " (from rtpush.socket_id)", why),
+				 errhint("A socket id is two numbers joined by a dot, such as \"123.456\", as pusher-js reports in connection.socket_id.")));
+	return sid;
+}
+
+/*
+ * An encrypted channel needs a usable master key now: the worker must never
+ * find an event it cannot encrypt (and never sends one in plaintext).
+ */
+static void
+check_master_key(const char *channel)
+{
+	unsigned char key[PUSHER_MASTER_KEY_BYTES];
+	const char *why;
+	bool		ok = pusher_master_key_decode(rtpush_encryption_master_key, key, &why);
+
+	explicit_bzero(key, sizeof(key));
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot queue an event on encrypted channel \"%s\"", channel),
+				 errdetail("rtpush.encryption_master_key %s.", why),
+				 errhint("Set rtpush.encryption_master_key to the base64 of 32 random bytes (openssl rand -base64 32) and reload the configuration.")));
+}
+
+/* ---- the outbox relation ---- */
+
+static void
+outbox_forget(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == outbox_relid || relid == outbox_seqid)
+	{
+		outbox_relid = InvalidOid;
+		outbox_seqid = InvalidOid;
+	}
+}
+
+static void
+outbox_lookup(void)
+{
+	Oid			nsp = get_namespace_oid("rtpush", true);
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(outbox_forget, (Datum) 0);
+		callback_registered = true;
+	}
+	if (OidIsValid(nsp))
+	{
+		outbox_relid = get_relname_relid("outbox", nsp);
+		outbox_seqid = get_relname_relid("outbox_id_seq", nsp);
+	}
+	if (!OidIsValid(nsp) || !OidIsValid(outbox_relid) || !OidIsValid(outbox_seqid))
+	{
+		outbox_relid = outbox_seqid = InvalidOid;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"rtpush\" is not installed in this database"),
+				 errdetail("Table rtpush.outbox or sequence rtpush.outbox_id_seq does not exist."),
+				 errhint("Run CREATE EXTENSION rtpush.")));
+	}
+}
+
+/* maps the columns enqueue fills to attribute numbers; checks the others */
+static void
+outbox_map_columns(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int c = 0; c < NCOLS; c++)
+		col_attnum[c] = InvalidAttrNumber;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		int			c;
+
+		if (att->attisdropped)
+			continue;
+		for (c = 0; c < NCOLS; c++)
+			if (strcmp(NameStr(att->attname), col_names[c]) == 0)
+				break;
+		if (c < NCOLS)
+			col_attnum[c] = att->attnum;
+		else if (att->attnotnull)
+			elog(ERROR, "rtpush.outbox column \"%s\" is NOT NULL but not filled by rtpush",
+				 NameStr(att->attname));
+	}
+	for (int c = 0; c < NCOLS; c++)
+		if (col_attnum[c] == InvalidAttrNumber)
+			elog(ERROR, "rtpush.outbox has no column \"%s\"", col_names[c]);
+}
+
+/* opens the outbox with RowExclusiveLock, (re)building the cache if needed */
+static Relation
+outbox_open(void)
+{
+	Relation	rel = NULL;
+
+	if (OidIsValid(outbox_relid))
+		rel = try_table_open(outbox_relid, RowExclusiveLock);
+	/* locking processed invalidations: the cache may be gone */
+	if (rel == NULL || !OidIsValid(outbox_relid))
+	{
+		if (rel)
+			table_close(rel, RowExclusiveLock);
+		outbox_lookup();
+		rel = table_open(outbox_relid, RowExclusiveLock);
+		outbox_map_columns(rel);
+		if (!OidIsValid(outbox_relid))	/* invalidated again meanwhile */
+			outbox_lookup();
+	}
+	return rel;
+}
+
+/* ---- insertion ---- */
+
+static void
+insert_index_entries(Relation rel, TupleTableSlot *slot)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	foreach(lc, indexes)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *ii = BuildIndexInfo(idx);
+		Datum		values[INDEX_MAX_KEYS];
+		bool		isnull[INDEX_MAX_KEYS];
+
+		if (ii->ii_ReadyForInserts)
+		{
+			if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL ||
+				ii->ii_ExclusionOps != NULL || !idx->rd_index->indimmediate)
+				elog(ERROR, "rtpush.outbox index \"%s\" is not a plain immediate index",
+					 RelationGetRelationName(idx));
+			FormIndexDatum(ii, slot, NULL, values, isnull);
+			index_insert(idx, values, isnull, &slot->tts_tid, rel,
+						 ii->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+						 false, ii);
+		}
+		index_close(idx, NoLock);
+	}
+	list_free(indexes);
+}
+
+static int64
+insert_row(Relation rel, const RtpushEvent *ev, const char *const *channels,
+		   int nchannels)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, table_slot_callbacks(rel));
+	Datum	   *chans = palloc(sizeof(Datum) * nchannels);
+	int64		id = nextval_internal(outbox_seqid, false);
+	Datum	   *values = slot->tts_values;
+	bool	   *isnull = slot->tts_isnull;
+
+	for (int i = 0; i < nchannels; i++)
+		chans[i] = CStringGetTextDatum(channels[i]);
+
+	ExecClearTuple(slot);
+	memset(isnull, true, sizeof(bool) * desc->natts);
+#define SET(c, v) (values[col_attnum[c] - 1] = (v), isnull[col_attnum[c] - 1] = false)
+	SET(COL_ID, Int64GetDatum(id));
+	SET(COL_XID, FullTransactionIdGetDatum(GetTopFullTransactionId()));
+	SET(COL_QUEUED_AT, TimestampTzGetDatum(GetCurrentTimestamp()));
+	SET(COL_CHANNELS, PointerGetDatum(construct_array(chans, nchannels, TEXTOID,
+													  -1, false, TYPALIGN_INT)));
+	SET(COL_EVENT, CStringGetTextDatum(ev->event));
+	SET(COL_DATA, PointerGetDatum(cstring_to_text_with_len(ev->data, ev->datalen)));
+	if (ev->socket_id)
+		SET(COL_SOCKET_ID, CStringGetTextDatum(ev->socket_id));
+	SET(COL_ATTEMPTS, Int32GetDatum(0));
+#undef SET
+	ExecStoreVirtualTuple(slot);
+
+	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
+	insert_index_entries(rel, slot);
+	ExecDropSingleTupleTableSlot(slot);
+	return id;
+}
+
+int64
+rtpush_outbox_enqueue(const RtpushEvent *ev)
+{
+	Relation	rel;
+	int64		first;
+	int			nenc = 0;
+
+	PreventCommandIfReadOnly("rtpush event capture");
+	PreventCommandIfParallelMode("rtpush event capture");
+
+	for (int i = 0; i < ev->nchannels; i++)
+		if (pusher_channel_is_encrypted(ev->channels[i]))
+		{
+			if (nenc++ == 0)
+				check_master_key(ev->channels[i]);
+		}
+
+	rel = outbox_open();
+	if (nenc == 0 || ev->nchannels == 1)
+		first = insert_row(rel, ev, ev->channels, ev->nchannels);
+	else
+	{
+		/* Pusher refuses encrypted channels in multi-channel events */
+		const char **rest = palloc(sizeof(char *) * ev->nchannels);
+		int			nrest = 0;
+
+		first = -1;
+		for (int i = 0; i < ev->nchannels; i++)
+			if (!pusher_channel_is_encrypted(ev->channels[i]))
+				rest[nrest++] = ev->channels[i];
+		if (nrest > 0)
+			first = insert_row(rel, ev, rest, nrest);
+		for (int i = 0; i < ev->nchannels; i++)
+		{
+			if (pusher_channel_is_encrypted(ev->channels[i]))
+			{
+				int64		id = insert_row(rel, ev, &ev->channels[i], 1);
+
+				if (first < 0)
+					first = id;
+			}
+		}
+		pfree(rest);
+	}
+	table_close(rel, NoLock);
+	rtpush_note_queued();
+	return first;
+}
