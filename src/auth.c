@@ -28,6 +28,7 @@
 #include "utils/syscache.h"
 
 #include "auth.h"
+#include "crypto.h"
 #include "pusher.h"
 #include "settings.h"
 
@@ -468,7 +469,8 @@ enforce_rules(const char *channel, const char *user_id)
 /* ---------------------------------------------------------------- */
 
 static Jsonb *
-auth_result(const char *auth, const char *data_key, const char *data)
+auth_result(const char *auth, const char *data_key, const char *data,
+			const char *shared_secret)
 {
 	JsonbParseState *st = NULL;
 	JsonbValue *res;
@@ -477,8 +479,30 @@ auth_result(const char *auth, const char *data_key, const char *data)
 	put_string(&st, "auth", auth);
 	if (data != NULL)
 		put_string(&st, data_key, data);
+	if (shared_secret != NULL)
+		put_string(&st, "shared_secret", shared_secret);
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	return JsonbValueToJsonb(res);
+}
+
+/* base64 shared secret of a private-encrypted- channel; ERROR 55000 without a usable master key */
+static char *
+encrypted_shared_secret(const char *channel)
+{
+	unsigned char master[PUSHER_MASTER_KEY_BYTES];
+	const char *why = NULL;
+	StringInfoData out;
+
+	if (!pusher_master_key_decode(rtpush_encryption_master_key, master, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rtpush.encryption_master_key %s", why ? why : "is not usable"),
+				 errdetail("Channel \"%s\" is end-to-end encrypted and its subscribers need the shared secret.", channel),
+				 errhint("Set a base64 32-byte key with ALTER SYSTEM SET rtpush.encryption_master_key = '...' and SELECT pg_reload_conf().")));
+	initStringInfo(&out);
+	pusher_shared_secret_base64(&out, channel, master);
+	explicit_bzero(master, sizeof(master));
+	return out.data;
 }
 
 static void
@@ -501,6 +525,7 @@ rtpush_authorize_channel(PG_FUNCTION_ARGS)
 	char	   *channel;
 	char	   *user_id;
 	char	   *channel_data = NULL;
+	char	   *shared_secret = NULL;
 	StringInfoData auth;
 
 	require_arg(fcinfo, 0, "socket_id");
@@ -520,9 +545,12 @@ rtpush_authorize_channel(PG_FUNCTION_ARGS)
 
 	enforce_rules(channel, user_id);
 
+	if (pusher_channel_is_encrypted(channel))
+		shared_secret = encrypted_shared_secret(channel);
+
 	initStringInfo(&auth);
 	pusher_channel_auth(&auth, rtpush_key, rtpush_secret, socket_id, channel, channel_data);
-	PG_RETURN_JSONB_P(auth_result(auth.data, "channel_data", channel_data));
+	PG_RETURN_JSONB_P(auth_result(auth.data, "channel_data", channel_data, shared_secret));
 }
 
 /* rtpush.authenticate_user(socket_id text, user_data jsonb) RETURNS jsonb */
@@ -559,7 +587,7 @@ rtpush_authenticate_user(PG_FUNCTION_ARGS)
 	rtpush_jsonb_compact(&data, user_data);
 	initStringInfo(&auth);
 	pusher_user_auth(&auth, rtpush_key, rtpush_secret, socket_id, data.data);
-	PG_RETURN_JSONB_P(auth_result(auth.data, "user_data", data.data));
+	PG_RETURN_JSONB_P(auth_result(auth.data, "user_data", data.data, NULL));
 }
 
 /* rtpush.client_config(user_id text) RETURNS jsonb: never the secret */
