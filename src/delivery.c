@@ -32,6 +32,13 @@
 #include "settings.h"
 #include "status.h"
 
+/*
+ * A pass looks at no more than this many held events: later ones wait for
+ * earlier ones to finish, which keeps a pass cheap when one channel holds
+ * thousands of events.
+ */
+#define LOOKAHEAD 4096
+
 typedef struct Request Request;
 
 typedef struct Held
@@ -59,6 +66,7 @@ typedef struct ChannelState
 static dlist_head held_list = DLIST_STATIC_INIT(held_list);
 static int	nheld = 0;
 static int	inflight = 0;
+static int	nwaiting = 0;		/* retries set since the last due check */
 static uint64 pass = 0;
 static HTAB *channels = NULL;
 static DeliveryOutcomes outcomes;
@@ -295,8 +303,9 @@ configured(void)
 	return rtpush_app_id[0] && rtpush_key[0] && rtpush_secret[0];
 }
 
-static void
-build_body(StringInfo body, Request *req)
+/* Builds the request body; false with *why if an event cannot be sent. */
+static bool
+build_body(StringInfo body, Request *req, const char **why)
 {
 	PusherEvent evs[PUSHER_MAX_BATCH];
 
@@ -308,13 +317,15 @@ build_body(StringInfo body, Request *req)
 		evs[i].channels = (const char *const *) ev->channels;
 		evs[i].nchannels = ev->nchannels;
 		evs[i].socket_id = ev->socket_id;
-		payload_for_channels(ev->channels, ev->nchannels, ev->data, ev->datalen,
-							 &evs[i].data, &evs[i].datalen);
+		if (!payload_for_channels(ev->channels, ev->nchannels, ev->data, ev->datalen,
+								  &evs[i].data, &evs[i].datalen, why))
+			return false;
 	}
 	if (req->alone)
 		pusher_events_body(body, &evs[0]);
 	else
 		pusher_batch_body(body, evs, req->n);
+	return true;
 }
 
 static void
@@ -324,9 +335,19 @@ start(Request *req)
 				url;
 	char		path[128];
 	HttpOptions opts;
+	const char *why = NULL;
 
+	inflight++;
 	initStringInfo(&body);
-	build_body(&body, req);
+	if (!build_body(&body, req, &why))
+	{
+		/* fails like a transport error: retried, then dead-lettered */
+		HttpResult	r = {0};
+
+		r.error = why;
+		request_done(req, &r);
+		return;
+	}
 	snprintf(path, sizeof(path), "/apps/%s/%s", rtpush_app_id,
 			 req->alone ? "events" : "batch_events");
 	initStringInfo(&url);
@@ -340,7 +361,6 @@ start(Request *req)
 	opts.ca_file = rtpush_ca_file;
 	opts.max_connections = rtpush_max_in_flight;
 	http_post(url.data, body.data, body.len, &opts, request_done, req);
-	inflight++;
 	pg_atomic_fetch_add_u64(&rtpush_shared->requests, 1);
 	pfree(body.data);
 	pfree(url.data);
@@ -362,17 +382,19 @@ delivery_dispatch(void)
 	int			slots = rtpush_max_in_flight - inflight;
 	Request    *open = NULL;
 	int			started = 0;
-	dlist_iter	iter;
+	int			scanned = 0;
+	dlist_mutable_iter iter;
 
 	if (!configured())
 		return 0;
 	pass++;
-	dlist_foreach(iter, &held_list)
+	/* _modify: a request failing at once may forget events up to h */
+	dlist_foreach_modify(iter, &held_list)
 	{
 		Held	   *h = dlist_container(Held, node, iter.cur);
 		bool		alone = h->alone || h->ev->nchannels != 1;
 
-		if (slots <= 0 && open == NULL)
+		if ((slots <= 0 && open == NULL) || ++scanned > LOOKAHEAD)
 			break;
 		if (h->req != NULL)
 			continue;
@@ -413,6 +435,10 @@ delivery_dispatch(void)
 	return started;
 }
 
+/*
+ * Events that are due but held back wait for a request to finish (a socket
+ * event); only retry times need a timer.
+ */
 long
 delivery_next_due_ms(void)
 {
@@ -420,17 +446,21 @@ delivery_next_due_ms(void)
 	TimestampTz first = 0;
 	dlist_iter	iter;
 
+	if (nwaiting == 0)
+		return -1;
 	dlist_foreach(iter, &held_list)
 	{
 		Held	   *h = dlist_container(Held, node, iter.cur);
 
-		if (h->req == NULL && (first == 0 || h->ev->not_before < first))
+		if (h->req == NULL && h->ev->not_before > now &&
+			(first == 0 || h->ev->not_before < first))
 			first = h->ev->not_before;
 	}
-	if (first == 0 && nheld == 0)
-		return -1;
-	if (first <= now)
+	if (first == 0)
+	{
+		nwaiting = 0;			/* every retry is due */
 		return 0;
+	}
 	return TimestampDifferenceMilliseconds(now, first);
 }
 
@@ -494,6 +524,7 @@ retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
 			continue;
 		}
 		ev->not_before = TimestampTzPlusMilliseconds(now, backoff_ms(ev->attempts, r->retry_after));
+		nwaiting++;
 		add_outcome(false, ev, (int) r->status, NULL, why);
 		pg_atomic_fetch_add_u64(&rtpush_shared->retried, 1);
 	}

@@ -40,13 +40,17 @@
 PGDLLEXPORT void rtpush_worker_main(Datum arg);
 
 #define FETCH_PAGE 1000
-#define MAX_HELD 20000
+#define MAX_HELD 10000
+#define OUTCOME_BATCH 1000
+#define OUTCOME_DELAY_MS 10
 #define ERROR_PAUSE_MS 1000
 
 static volatile sig_atomic_t got_sigterm = false;
 static Oid	extension_oid = InvalidOid;
 static TimestampTz next_poll = 0;
 static bool fetch_more = true;
+static TimestampTz first_outcome_at = 0;
+static bool wake_pending = true;
 
 void
 rtpush_register_worker(void)
@@ -226,19 +230,54 @@ reload_if_asked(void)
 	}
 }
 
+static bool
+room_to_fetch(void)
+{
+	return delivery_held() <= MAX_HELD - FETCH_PAGE;
+}
+
+/*
+ * Outcomes are written in batches: at once when nothing is in flight or a
+ * retry or dead letter is among them, else after OUTCOME_BATCH deletions or
+ * OUTCOME_DELAY_MS.  What a crash loses of them is delivered again.
+ */
+static bool
+outcomes_due(TimestampTz now)
+{
+	DeliveryOutcomes *o = delivery_outcomes();
+
+	if (!delivery_has_outcomes())
+		return false;
+	if (first_outcome_at == 0)
+		first_outcome_at = now;
+	return http_active() == 0 || o->nretries > 0 || o->ndead > 0 ||
+		o->ndeleted >= OUTCOME_BATCH ||
+		now >= TimestampTzPlusMilliseconds(first_outcome_at, OUTCOME_DELAY_MS);
+}
+
 static void
 loop_once(MemoryContext turn, bool *woken)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	bool		poll_due = now >= next_poll;
-	bool		want_fetch = *woken || poll_due || fetch_more;
+	bool		want_fetch;
+	long		timeout;
+
+	/* a wake is kept until a fetch has seen what woke us */
+	wake_pending |= *woken;
+	want_fetch = (wake_pending || poll_due || fetch_more) && room_to_fetch();
 
 	if (poll_due)
 		next_poll = TimestampTzPlusMilliseconds(now, rtpush_poll_interval);
-	if ((want_fetch || delivery_has_outcomes()) &&
-		!run_transaction(want_fetch))
-		next_poll = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_PAUSE_MS);
-	*woken = false;
+	if (want_fetch || outcomes_due(now))
+	{
+		if (want_fetch)
+			wake_pending = false;
+		if (!run_transaction(want_fetch))
+			next_poll = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_PAUSE_MS);
+		else if (!delivery_has_outcomes())
+			first_outcome_at = 0;
+	}
 
 	MemoryContextReset(turn);
 	if (OidIsValid(extension_oid))
@@ -246,10 +285,12 @@ loop_once(MemoryContext turn, bool *woken)
 	rtpush_status_set_state(state_name());
 	rtpush_status_counts(http_active(), delivery_held());
 
-	if (fetch_more && delivery_held() < MAX_HELD - FETCH_PAGE)
-		*woken = true;			/* more rows in the window: no wait */
-	else
-		*woken = http_wait(wait_timeout(), PG_WAIT_EXTENSION);
+	timeout = wait_timeout();
+	if (fetch_more && room_to_fetch())
+		timeout = 0;			/* more rows in the window */
+	else if (delivery_has_outcomes())
+		timeout = Min(timeout, OUTCOME_DELAY_MS);
+	*woken = http_wait(timeout, PG_WAIT_EXTENSION);
 	CHECK_FOR_INTERRUPTS();
 	reload_if_asked();
 }
