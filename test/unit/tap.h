@@ -15,7 +15,7 @@
 static int	tap_count;
 static int	tap_failures;
 
-static bool pg_attribute_printf(2, 3)
+static pg_attribute_unused() bool pg_attribute_printf(2, 3)
 ok(bool cond, const char *fmt,...)
 {
 	va_list		ap;
@@ -32,7 +32,7 @@ ok(bool cond, const char *fmt,...)
 	return cond;
 }
 
-static bool
+static pg_attribute_unused() bool
 is_str(const char *got, const char *expected, const char *desc)
 {
 	bool		same = got != NULL && expected != NULL && strcmp(got, expected) == 0;
@@ -46,7 +46,7 @@ is_str(const char *got, const char *expected, const char *desc)
 	return same;
 }
 
-static bool
+static pg_attribute_unused() bool
 is_long(long got, long expected, const char *desc)
 {
 	ok(got == expected, "%s", desc);
@@ -55,7 +55,7 @@ is_long(long got, long expected, const char *desc)
 	return got == expected;
 }
 
-static int
+static pg_attribute_unused() int
 tap_done(void)
 {
 	printf("1..%d\n", tap_count);
