@@ -103,7 +103,7 @@ typedef struct Segment
 typedef struct Template
 {
 	char	   *text;
-	char	   *columns;		/* the template's columns, for errors */
+	char	   *columns;		/* "the value of column(s) ...", for errors */
 	int			nsegs;
 	Segment    *segs;
 } Template;
@@ -194,6 +194,7 @@ parse_template(Template *t, const char *tmpl, TupleDesc desc, const char *relnam
 	const char *p = tmpl;
 	const char *why;
 	char	   *context = psprintf("channel template \"%s\"", tmpl);
+	int			ncols = 0;
 
 	initStringInfo(&sample);
 	initStringInfo(&cols);
@@ -228,9 +229,11 @@ parse_template(Template *t, const char *tmpl, TupleDesc desc, const char *relnam
 		appendStringInfo(&cols, "%s\"%.*s\"", cols.len ? ", " : "",
 						 (int) (close - open - 1), open + 1);
 		appendStringInfoChar(&sample, '0');
+		ncols++;
 		p = close + 1;
 	}
-	t->columns = cols.data;
+	t->columns = psprintf("the value%s of column%s %s", ncols > 1 ? "s" : "",
+						  ncols > 1 ? "s" : "", cols.data);
 	/* the literal parts must make a valid channel with any plain value */
 	if (!pusher_valid_channel(sample.data, sample.len, &why))
 		malformed_template(tmpl, psprintf("The channel it makes %s.", why));

@@ -104,7 +104,7 @@ rtpush_check_channel(const char *channel, const char *template,
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid channel name from template \"%s\"", template),
-				 errdetail("Channel \"%s\", made with the value of column %s, %s.",
+				 errdetail("Channel \"%s\", made with %s, %s.",
 						   channel, column, why),
 				 errhint("Channel names are at most %d characters of A-Z a-z 0-9 _ - = @ , . ; and do not start with \"#\"; make the column's values fit, or use another column.",
 						 PUSHER_MAX_CHANNEL_LEN)));

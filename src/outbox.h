@@ -27,8 +27,8 @@ extern void rtpush_check_event(const char *event);
 
 /*
  * ERROR unless 'channel' is a valid Pusher channel name.  'column', when
- * not NULL, names the template column whose value made the channel, and
- * 'template' the template, for the error's detail.
+ * not NULL, says which values made the channel ("the value of column
+ * \"x\""), and 'template' names the template, for the error's detail.
  */
 extern void rtpush_check_channel(const char *channel, const char *template,
 								 const char *column);
