@@ -34,11 +34,18 @@ describe('subscriber authorization through rtpush on soketi', () => {
 	let pg, soketi, authServer, webhookPort;
 	const clients = [];
 
+	// pusher-js's own ajax authorizer, configured as the guide's frontend does
+	// (authEndpoint + bearer header), so a refusal surfaces with its HTTP status
 	const client = async (token) => {
 		const c = await pusherClient({
 			soketi,
-			authEndpoint: `${authServer.url}/api/v1/broadcasting/auth`,
-			authHeaders: { authorization: `Bearer ${token}` },
+			pusherOptions: {
+				channelAuthorization: {
+					endpoint: `${authServer.url}/api/v1/broadcasting/auth`,
+					transport: 'ajax',
+					headers: { authorization: `Bearer ${token}` },
+				},
+			},
 		});
 		clients.push(c);
 		return c;
