@@ -9,6 +9,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "dbguard.h"
 #include "settings.h"
 #include "status.h"
 #include "worker.h"
@@ -28,6 +29,7 @@ _PG_init(void)
 
 	rtpush_define_settings();
 	rtpush_status_init();
+	rtpush_dbguard_init();
 
 	if (IsBinaryUpgrade)
 		return;

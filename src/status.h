@@ -20,6 +20,8 @@ typedef struct RtpushShared
 	pid_t		worker_pid;
 	Latch	   *worker_latch;
 	char		state[64];
+	bool		worker_connected;	/* connected to its database */
+	bool		db_dropped;		/* DROP DATABASE of it seen */
 	TimestampTz started_at;
 	TimestampTz last_error_at;
 	TimestampTz last_success_at;

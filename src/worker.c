@@ -30,6 +30,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "dbguard.h"
 #include "delivery.h"
 #include "http.h"
 #include "outbox_drain.h"
@@ -85,6 +86,7 @@ worker_exit(int code, Datum arg)
 	SpinLockAcquire(&rtpush_shared->mutex);
 	rtpush_shared->worker_pid = 0;
 	rtpush_shared->worker_latch = NULL;
+	rtpush_shared->worker_connected = false;
 	strlcpy(rtpush_shared->state, "stopped", sizeof(rtpush_shared->state));
 	rtpush_shared->in_flight = 0;
 	SpinLockRelease(&rtpush_shared->mutex);
@@ -299,7 +301,8 @@ loop_once(MemoryContext turn, bool *woken)
 static void
 drain_on_exit(MemoryContext turn)
 {
-	TimestampTz stop_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 2000);
+	TimestampTz stop_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													  rtpush_shared->db_dropped ? 500 : 2000);
 
 	rtpush_status_set_state("stopping");
 	while (http_active() > 0 && GetCurrentTimestamp() < stop_at)
@@ -320,10 +323,13 @@ rtpush_worker_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, handle_sigterm);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(rtpush_database_name, NULL, 0);
-	pgstat_report_appname("rtpush delivery worker");
-
 	announce();
+	rtpush_dbguard_wait(&got_sigterm);
+	if (got_sigterm)
+		proc_exit(1);
+	BackgroundWorkerInitializeConnection(rtpush_database_name, NULL, 0);
+	rtpush_shared->worker_connected = true;
+	pgstat_report_appname("rtpush delivery worker");
 	http_init();
 	delivery_init();
 	turn = AllocSetContextCreate(TopMemoryContext, "rtpush worker turn",
@@ -337,5 +343,6 @@ rtpush_worker_main(Datum arg)
 	while (!got_sigterm)
 		loop_once(turn, &woken);
 	drain_on_exit(turn);
-	proc_exit(0);
+	/* exit code 1: the postmaster starts the worker again unless shutting down */
+	proc_exit(1);
 }

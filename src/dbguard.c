@@ -1,0 +1,156 @@
+/*-------------------------------------------------------------------------
+ * dbguard.c
+ *	  Keeps the delivery worker out of the way of DROP DATABASE.
+ *
+ * The worker stays connected to rtpush.database_name, which would make
+ * DROP DATABASE of that database fail ("being accessed by other users").
+ * A ProcessUtility hook sees DROP DATABASE of it coming: it marks the
+ * database as dropped in shared memory and asks the worker to exit; the
+ * postmaster restarts the worker, which then waits without connecting
+ * until CREATE DATABASE (or ALTER DATABASE ... RENAME TO) brings a database
+ * of that name back, or the DROP fails.  No hang, no restart loop.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <signal.h>
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+#include "utils/wait_event.h"
+
+#include "dbguard.h"
+#include "settings.h"
+#include "status.h"
+
+static ProcessUtility_hook_type prev_utility = NULL;
+static bool clear_at_commit = false;
+static bool xact_callback_registered = false;
+
+static void
+set_dropped(bool dropped)
+{
+	Latch	   *latch;
+	pid_t		pid;
+
+	SpinLockAcquire(&rtpush_shared->mutex);
+	rtpush_shared->db_dropped = dropped;
+	latch = rtpush_shared->worker_latch;
+	pid = rtpush_shared->worker_pid;
+	SpinLockRelease(&rtpush_shared->mutex);
+	if (dropped && pid != 0 && rtpush_shared->worker_connected)
+		kill(pid, SIGTERM);
+	else if (latch)
+		SetLatch(latch);
+}
+
+/* Waits (up to 5 s) for a connected worker to leave. */
+static void
+wait_worker_gone(void)
+{
+	for (int i = 0; i < 50 && rtpush_shared->worker_connected; i++)
+	{
+		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static const char *
+names_our_database(Node *stmt, bool *creates)
+{
+	*creates = false;
+	if (IsA(stmt, DropdbStmt))
+		return ((DropdbStmt *) stmt)->dbname;
+	*creates = true;
+	if (IsA(stmt, CreatedbStmt))
+		return ((CreatedbStmt *) stmt)->dbname;
+	if (IsA(stmt, RenameStmt) && ((RenameStmt *) stmt)->renameType == OBJECT_DATABASE)
+		return ((RenameStmt *) stmt)->newname;
+	return NULL;
+}
+
+static void
+dbguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				ProcessUtilityContext context, ParamListInfo params,
+				QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	bool		creates_tmp;
+	const char *db = names_our_database(pstmt->utilityStmt, &creates_tmp);
+	volatile bool creates = creates_tmp;
+	volatile bool ours = rtpush_shared && db && strcmp(db, rtpush_database_name) == 0;
+
+	if (ours && !creates)
+	{
+		set_dropped(true);
+		wait_worker_gone();
+	}
+	PG_TRY();
+	{
+		if (prev_utility)
+			prev_utility(pstmt, queryString, readOnlyTree, context, params,
+						 queryEnv, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									params, queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		if (ours && !creates)
+			set_dropped(false); /* the database is still there */
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (ours && creates)
+		clear_at_commit = true;
+}
+
+/* The database is back once CREATE DATABASE or the RENAME commits. */
+static void
+dbguard_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && clear_at_commit)
+		set_dropped(false);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
+		clear_at_commit = false;
+}
+
+void
+rtpush_dbguard_init(void)
+{
+	prev_utility = ProcessUtility_hook;
+	ProcessUtility_hook = dbguard_utility;
+	if (!xact_callback_registered)
+		RegisterXactCallback(dbguard_xact_callback, NULL);
+	xact_callback_registered = true;
+}
+
+void
+rtpush_dbguard_wait(volatile sig_atomic_t *stop)
+{
+	bool		announced = false;
+
+	while (rtpush_shared->db_dropped && !*stop)
+	{
+		if (!announced)
+			ereport(LOG,
+					(errmsg("rtpush delivery worker waiting for database \"%s\" to exist",
+							rtpush_database_name)));
+		announced = true;
+		rtpush_status_set_state("waiting for the database to exist");
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 rtpush_poll_interval, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}

@@ -1,0 +1,16 @@
+/*-------------------------------------------------------------------------
+ * dbguard.h
+ *	  Keeps the delivery worker out of the way of DROP DATABASE.
+ *-------------------------------------------------------------------------
+ */
+#ifndef RTPUSH_DBGUARD_H
+#define RTPUSH_DBGUARD_H
+
+#include <signal.h>
+
+extern void rtpush_dbguard_init(void);
+
+/* worker: waits, unconnected, while its database is being dropped or gone */
+extern void rtpush_dbguard_wait(volatile sig_atomic_t *stop);
+
+#endif
