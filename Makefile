@@ -12,7 +12,7 @@ SHLIB_LINK  = -lcurl -lcrypto -lsodium
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
-               --temp-instance=$(CURDIR)/tmp_check --port=54329 \
+               --temp-instance=$(CURDIR)/tmp_check \
                --load-extension=rtpush
 
 EXTRA_CLEAN = tmp_check test/unit/build
