@@ -143,6 +143,14 @@ UPDATE appointments SET status = CASE WHEN id % 2 = 0 THEN 'confirmed' ELSE stat
 DELETE FROM appointments WHERE id > 2;
 SELECT * FROM take();
 COMMIT;
+-- transition tables spilled to disk (work_mem is small): every row, once
+BEGIN;
+SET LOCAL work_mem = '64kB';
+INSERT INTO appointments SELECT g, g % 7, g, repeat('s', 50) FROM generate_series(1, 3000) g;
+SELECT count(*), count(DISTINCT data::json->>'id') AS ids,
+       min((data::json->>'id')::int), max((data::json->>'id')::int)
+  FROM rtpush.outbox WHERE event = 'cap-appt-booked';
+ROLLBACK;
 DROP TABLE appointments;
 
 -- the payload is row_to_json() of the row, for every kind of type

@@ -767,7 +767,6 @@ capture_statement(Capture *cap, TriggerData *td)
 	TupleTableSlot *newrow = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "rtpush row",
 												 ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
 	if (oldts)
 		tuplestore_rescan(oldts);
@@ -776,17 +775,20 @@ capture_statement(Capture *cap, TriggerData *td)
 	for (;;)
 	{
 		bool		more = true;
+		MemoryContext old;
 
+		/* tuples read back from disk belong to the slots: not rowcxt */
 		if (oldts)
 			more = tuplestore_gettupleslot(oldts, true, false, oldrow);
 		if (newts && more)
 			more = tuplestore_gettupleslot(newts, true, false, newrow);
 		if (!more)
 			break;
+		old = MemoryContextSwitchTo(rowcxt);
 		capture_one(cap, tev, oldts ? oldrow : NULL, newts ? newrow : NULL);
+		MemoryContextSwitchTo(old);
 		MemoryContextReset(rowcxt);
 	}
-	MemoryContextSwitchTo(old);
 	MemoryContextDelete(rowcxt);
 	ExecDropSingleTupleTableSlot(oldrow);
 	ExecDropSingleTupleTableSlot(newrow);
