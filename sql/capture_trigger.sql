@@ -146,7 +146,7 @@ COMMIT;
 -- transition tables spilled to disk (work_mem is small): every row, once
 BEGIN;
 SET LOCAL work_mem = '64kB';
-INSERT INTO appointments SELECT g, g % 7, g, repeat('s', 50) FROM generate_series(1, 3000) g;
+INSERT INTO appointments SELECT g, g % 7, g, repeat('s', 50) FROM generate_series(101, 3100) g;
 SELECT count(*), count(DISTINCT data::json->>'id') AS ids,
        min((data::json->>'id')::int), max((data::json->>'id')::int)
   FROM rtpush.outbox WHERE event = 'cap-appt-booked';
