@@ -134,7 +134,7 @@ describe('delivery to soketi with a pusher-js subscriber', () => {
 			assert.ok(col in s, `rtpush.status has no column ${col}: ${Object.keys(s)}`);
 	});
 
-	test('pusher-js receives exactly the committed events, in order', async () => {
+	test('pusher-js receives exactly the committed events, in order', async (t) => {
 		const tag = tagOf();
 		const ch = `private-e2e.order.${tag}`;
 		const ch2 = `private-e2e.order2.${tag}`;
@@ -175,6 +175,35 @@ describe('delivery to soketi with a pusher-js subscriber', () => {
 		await all.settle(1500);
 		assert.deepEqual(all.data, want);
 		assert.deepEqual(all2.data, [{ event: 'evt', data: { both: true } }]);
+		const s = await statusRow(db);
+		assert.ok(Number(s.delivered) >= want.length, `status.delivered ${s.delivered}`);
+		assert.ok(s.last_success_at, 'status.last_success_at is empty');
+		assert.ok(s.latency_p50_ms !== null && s.latency_p99_ms !== null, 'no latency figures in rtpush.status');
+		t.diagnostic(`status: delivered ${s.delivered}, http_requests ${s.http_requests}, ` +
+			`latency p50 ${s.latency_p50_ms} ms, p99 ${s.latency_p99_ms} ms`);
+	});
+
+	test('an event sent with a socket_id is not echoed to that socket', async () => {
+		const tag = tagOf();
+		const ch = `private-e2e.socket.${tag}`;
+		const other = await pusherClient({ soketi });
+		try {
+			await client.subscribe(ch);
+			await other.subscribe(ch);
+			const mineCol = client.collect(ch, 'evt');
+			const otherCol = other.collect(ch, 'evt');
+			await db.query('SELECT rtpush.send($1::text[], $2, $3::jsonb, $4)',
+				[[ch], 'evt', JSON.stringify({ n: 1 }), client.socketId]);
+			await send(db, [ch], 'evt', { n: 2 });
+			await otherCol.waitFor(2, WAIT);
+			await mineCol.waitFor(1, WAIT);
+			await drained(db);
+			await mineCol.settle(1000);
+			assert.deepEqual(otherCol.data, [{ n: 1 }, { n: 2 }]);
+			assert.deepEqual(mineCol.data, [{ n: 2 }], 'the writer\'s own socket got its event back');
+		} finally {
+			await other.disconnect();
+		}
 	});
 
 	test('a rolled-back transaction or savepoint delivers nothing', async () => {
@@ -213,7 +242,7 @@ describe('delivery to soketi with a pusher-js subscriber', () => {
 		assert.deepEqual(all.data.map((e) => e.data.n), ['A', 'B', 'marker']);
 	});
 
-	test('a wrong secret ends in the dead letter with 401; redeliver() brings it back', async () => {
+	test('a wrong secret ends in the dead letter with 401; redeliver() brings it back', async (t) => {
 		const tag = tagOf();
 		const ch = `private-e2e.secret.${tag}`;
 		await client.subscribe(ch);
@@ -228,6 +257,7 @@ describe('delivery to soketi with a pusher-js subscriber', () => {
 		} finally {
 			await db.set({ 'rtpush.secret': soketi.secret });
 		}
+		t.diagnostic(`dead letter: http_status ${dead.http_status}, reason ${dead.reason}, response ${dead.response}`);
 		assert.ok(dead.http_status === 401 || /401/.test(dead.reason),
 			`http_status ${dead.http_status}, reason ${dead.reason}`);
 		assert.ok(dead.attempts >= 1);
@@ -421,11 +451,12 @@ describe('delivery under faults soketi cannot produce', () => {
 		const gapMs = reqs[1].startedAt - reqs[0].answeredAt;
 		// rtpush.retry_max is 500 ms here, so only Retry-After explains a wait of ~3 s
 		assert.ok(gapMs >= 2900, `retried ${Math.round(gapMs)} ms after a 429 with Retry-After: 3`);
+		assert.notEqual(reqs[1].query.auth_timestamp, reqs[0].query.auth_timestamp, 'the retry was not re-signed');
 		assert.equal(mine(tag).length, 1);
 		assertWellFormed(tag);
 	});
 
-	test('413 and 400 are dead-lettered; the rejected batch is split and its neighbours arrive in order', async () => {
+	test('413 and 400 are dead-lettered; the rejected batch is split and its neighbours arrive in order', async (t) => {
 		f.reset();
 		const tag = tagOf();
 		f.plan([
@@ -471,6 +502,8 @@ describe('delivery under faults soketi cannot produce', () => {
 		assert.equal(d400.http_status, 400);
 		assert.match(d400.response, /e2e bad request/);
 		// not retried: only the batch and its splits carried the poison
+		t.diagnostic(`413 dead letter reason: ${d413.reason}; attempts ${d413.attempts}; requests: ` +
+			requestsWith(tag).map((r) => `${r.path.split('/').pop()}[${r.events.length}]→${r.status}`).join(' '));
 		const carrying = requestsWith(`poison-413-${tag}`).length;
 		assert.ok(carrying <= 6, `${carrying} requests carried the 413 event`);
 		assertWellFormed(tag);
@@ -544,6 +577,64 @@ describe('delivery under faults soketi cannot produce', () => {
 		assert.deepEqual(mine(tag).map((e) => e.data.i), [0, 1, 2, 3, 4]);
 		assert.equal(requestsWith(tag).filter((r) => r.action === 'reset').length, 3);
 		assert.deepEqual(await deadLetters(db, tag), []);
+	});
+
+	test('a channel waiting for a retry holds its later events while other channels go on', async () => {
+		f.reset();
+		const tag = tagOf();
+		const chA = `private-e2e.hold.a.${tag}`;
+		const chB = `private-e2e.hold.b.${tag}`;
+		let failing = true;
+		f.plan([{ when: (r) => failing && r.events.some((e) => e.channels.includes(chA)), status: 503,
+			body: '{"error":"e2e unavailable"}' }]);
+		for (let i = 0; i < 3; i++)
+			await send(db, [chA], 'evt', { t: tag, i });
+		await f.waitUntil('a refused request for channel A', () => requestsWith(tag).some((r) => r.status === 503), WAIT);
+		for (let i = 3; i < 6; i++)
+			await send(db, [chB], 'evt', { t: tag, i });
+		await f.waitUntil('channel B delivered', () => mine(tag).filter((e) => e.data.i >= 3).length >= 3, WAIT);
+		assert.equal(mine(tag).filter((e) => e.data.i < 3).length, 0);
+		failing = false;
+		await f.waitUntil('channel A delivered', () => mine(tag).length >= 6, WAIT);
+		await drained(db);
+		assert.deepEqual(mine(tag).map((e) => e.data.i), [3, 4, 5, 0, 1, 2]);
+		assert.deepEqual(f.overlaps, []);
+	});
+
+	test('after rtpush.max_attempts failures the event goes to the dead letter', async () => {
+		f.reset();
+		const tag = tagOf();
+		await db.set({ 'rtpush.max_attempts': 3 });
+		try {
+			f.plan([{ when: (r) => r.body.includes(tag), status: 500, body: '{"error":"e2e always 500"}' }]);
+			await send(db, [`private-e2e.attempts.${tag}`], 'evt', { t: tag, i: 0 });
+			const dead = await until('the dead letter', async () => (await deadLetters(db, tag))[0], { timeoutMs: WAIT });
+			await drained(db);
+			assert.equal(dead.attempts, 3);
+			assert.equal(requestsWith(tag).length, 3);
+			assert.equal(dead.http_status, 500);
+			assert.match(dead.response, /e2e always 500/);
+		} finally {
+			await db.set({ 'rtpush.max_attempts': TUNING['rtpush.max_attempts'] });
+		}
+		// and redeliver() with no argument requeues every dead letter
+		f.plan([]);
+		const n = Number((await db.one('SELECT rtpush.redeliver() AS n')).n);
+		assert.ok(n >= 1);
+		await f.waitUntil('the redelivered event', () => mine(tag).length >= 1, WAIT);
+		await drained(db);
+		assert.equal((await db.one('SELECT count(*)::int AS n FROM rtpush.dead_letter')).n, 0);
+	});
+
+	test('keep-alive: consecutive requests reuse a connection', async () => {
+		f.reset();
+		const tag = tagOf();
+		for (let i = 0; i < 10; i++) {
+			await send(db, [`private-e2e.keepalive.${tag}`], 'evt', { t: tag, i });
+			await f.waitUntil(`event ${i}`, () => mine(tag).length >= i + 1, WAIT);
+		}
+		const conns = new Set(requestsWith(tag).map((r) => r.connection));
+		assert.ok(conns.size <= 2, `10 sequential requests used ${conns.size} connections`);
 	});
 
 	test('per-channel order under concurrent writers and random 500s', async () => {

@@ -72,8 +72,9 @@ function eventsOf(path, json) {
  * Handle:
  *   url, host, port
  *   requests        every request, in arrival order: {n, method, path, query,
- *                   headers, body, json, events, signatureError, startedAt,
- *                   answeredAt, status, action}
+ *                   headers, connection (client port), body, json, events,
+ *                   signatureError, startedAt, answeredAt (performance.now()),
+ *                   status, responseBody, action}
  *   plan(rules)     replace the rules (see below); plan([]) = always 200 '{}'
  *   delivered()     events of requests answered 2xx, in arrival order,
  *                   each with .data parsed when it is JSON (.raw keeps the string)
@@ -135,6 +136,7 @@ export async function startFaultServer(options = {}) {
 			path: url.pathname,
 			query: Object.fromEntries(url.searchParams),
 			headers: req.headers,
+			connection: req.socket.remotePort, // the client's port: one per TCP connection
 			startedAt: performance.now(),
 			startedWall: Date.now(),
 		};
