@@ -30,6 +30,7 @@ static char *window_lo = NULL;	/* lower snapshot; NULL: none (first window) */
 static char *window_hi = NULL;	/* upper snapshot; NULL: no window open */
 static int64 window_last_id = 0;
 static SPIPlanPtr fetch_plan = NULL;
+static SPIPlanPtr snapshot_plan = NULL;
 
 static const char *FETCH_SQL =
 "SELECT id, channels, event, data::text, socket_id, attempts, queued_at, next_attempt_at "
@@ -55,7 +56,9 @@ outbox_forget(void)
 	window_last_id = 0;
 	if (fetch_plan)
 		SPI_freeplan(fetch_plan);
-	fetch_plan = NULL;
+	if (snapshot_plan)
+		SPI_freeplan(snapshot_plan);
+	fetch_plan = snapshot_plan = NULL;
 }
 
 static char *
@@ -64,7 +67,14 @@ current_snapshot(void)
 	bool		isnull;
 	char	   *snap;
 
-	if (SPI_execute("SELECT pg_current_snapshot()::text", true, 1) != SPI_OK_SELECT)
+	if (snapshot_plan == NULL)
+	{
+		snapshot_plan = SPI_prepare("SELECT pg_current_snapshot()::text", 0, NULL);
+		if (snapshot_plan == NULL)
+			elog(ERROR, "could not prepare the snapshot query");
+		SPI_keepplan(snapshot_plan);
+	}
+	if (SPI_execute_plan(snapshot_plan, NULL, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the current snapshot");
 	snap = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0],
 											 SPI_tuptable->tupdesc, 1, &isnull));
