@@ -46,6 +46,16 @@ outbox_extension_oid(void)
 }
 
 void
+outbox_drop_plans(void)
+{
+	if (fetch_plan)
+		SPI_freeplan(fetch_plan);
+	if (snapshot_plan)
+		SPI_freeplan(snapshot_plan);
+	fetch_plan = snapshot_plan = NULL;
+}
+
+void
 outbox_forget(void)
 {
 	if (window_lo)
@@ -54,11 +64,7 @@ outbox_forget(void)
 		pfree(window_hi);
 	window_lo = window_hi = NULL;
 	window_last_id = 0;
-	if (fetch_plan)
-		SPI_freeplan(fetch_plan);
-	if (snapshot_plan)
-		SPI_freeplan(snapshot_plan);
-	fetch_plan = snapshot_plan = NULL;
+	outbox_drop_plans();
 }
 
 static char *

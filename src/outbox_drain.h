@@ -37,7 +37,8 @@ typedef struct OutboxOutcome
 
 /* All of these run inside a transaction the caller started. */
 extern Oid	outbox_extension_oid(void);
-extern void outbox_forget(void);	/* after CREATE/DROP EXTENSION or an error */
+extern void outbox_forget(void);	/* after CREATE/DROP EXTENSION: start over */
+extern void outbox_drop_plans(void);	/* after an error: prepare again */
 extern int	outbox_fetch(OutboxEvent **events, int max, bool *more);
 extern void outbox_delete(const int64 *ids, int n);
 extern void outbox_retry(const OutboxOutcome *o, int n);

@@ -183,7 +183,7 @@ run_transaction(bool fetch)
 		ereport(LOG,
 				(errmsg("rtpush delivery worker: %s", edata->message)));
 		FreeErrorData(edata);
-		outbox_forget();
+		outbox_drop_plans();
 		ok = false;
 	}
 	PG_END_TRY();
