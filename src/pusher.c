@@ -468,7 +468,8 @@ classify_scalar(void *state, char *token, JsonTokenType tokentype)
  * (code point zero, lone surrogates) or need a conversion to the server
  * encoding, which in the backend could throw.  Returns NULL when the body is
  * nested deeper than CLASSIFY_MAX_DEPTH (the parser recurses; in frontend
- * builds without a stack depth check) or is not an object.
+ * builds without a stack depth check), contains a zero byte, or is not an
+ * object.
  */
 static char *
 classify_prepare(const char *body, size_t len)
@@ -482,6 +483,14 @@ classify_prepare(const char *body, size_t len)
 					   body[i] == '\n' || body[i] == '\r'))
 		i++;
 	if (i >= len || body[i] != '{')
+		return NULL;
+
+	/*
+	 * JSON text never contains a zero byte; PostgreSQL's lexer accepts a
+	 * backslash before one only when it is not de-escaping, so the two
+	 * passes below could disagree.
+	 */
+	if (memchr(body, '\0', len) != NULL)
 		return NULL;
 
 	copy = palloc(len + 1);

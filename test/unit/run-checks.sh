@@ -34,7 +34,7 @@ for f in $fuzzers; do
     log="build/$f.log"
     if ASAN_OPTIONS=detect_leaks=1 build/"$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -max_len=4096 -print_final_stats=1 -artifact_prefix="build/$f-" "$work" $seeds >"$log" 2>&1; then
-        runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$')
+        runs=$(grep -aoE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$')
         emit ok "fuzz ${f#fuzz_} (${runs:-?} runs in ${secs}s)"
     else
         emit notok "fuzz ${f#fuzz_}"

@@ -647,6 +647,9 @@ test_classify(void)
 		   "classify: deeply nested 2xx body is not parsed (no recursion blow-up)");
 		ok(pusher_classify(200, "{\"error\":\"x\",\"code\":401}xx", 24, &eff) == PUSHER_REJECTED && eff == 401,
 		   "classify: body taken by length, not up to a zero byte");
+		/* found by fuzz_classify: a backslash before a zero byte */
+		ok(pusher_classify(200, "{\"error\":\"\\\0u\",\"code\":401}", 26, &eff) == PUSHER_DELIVERED && eff == 200,
+		   "classify: a body with a zero byte is not JSON and not inspected");
 	}
 }
 
