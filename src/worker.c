@@ -52,6 +52,7 @@ static TimestampTz next_poll = 0;
 static bool fetch_more = true;
 static TimestampTz first_outcome_at = 0;
 static bool wake_pending = true;
+static const char *reported_state = NULL;
 
 void
 rtpush_register_worker(void)
@@ -188,7 +189,7 @@ run_transaction(bool fetch)
 	}
 	PG_END_TRY();
 	pgstat_report_stat(false);
-	pgstat_report_activity(STATE_IDLE, NULL);
+	reported_state = NULL;		/* report_state() shows it again */
 	return ok;
 }
 
@@ -206,6 +207,19 @@ state_name(void)
 	if (delivery_held() > 0)
 		return "waiting to retry";
 	return "idle";
+}
+
+/* rtpush.status and pg_stat_activity (as the query text) show the state */
+static void
+report_state(void)
+{
+	const char *state = state_name();
+
+	if (state == reported_state)
+		return;
+	rtpush_status_set_state(state);
+	pgstat_report_activity(STATE_IDLE, state);
+	reported_state = state;
 }
 
 static long
@@ -284,7 +298,7 @@ loop_once(MemoryContext turn, bool *woken)
 	MemoryContextReset(turn);
 	if (OidIsValid(extension_oid))
 		delivery_dispatch();
-	rtpush_status_set_state(state_name());
+	report_state();
 	rtpush_status_counts(http_active(), delivery_held());
 
 	timeout = wait_timeout();
