@@ -626,6 +626,46 @@ describe('delivery under faults soketi cannot produce', () => {
 		assert.equal((await db.one('SELECT count(*)::int AS n FROM rtpush.dead_letter')).n, 0);
 	});
 
+	test('events past rtpush.max_age go to the dead letter', async () => {
+		f.reset();
+		const tag = tagOf();
+		await db.set({ 'rtpush.max_age': 2 });
+		try {
+			f.plan([{ when: (r) => r.body.includes(tag), status: 500, body: '{"error":"e2e always 500"}' }]);
+			await send(db, [`private-e2e.age.${tag}`], 'evt', { t: tag, i: 0 });
+			const dead = await until('the dead letter', async () => (await deadLetters(db, tag))[0], { timeoutMs: WAIT });
+			await drained(db);
+			// rtpush.max_attempts is 1000 here: only the age can have ended it
+			assert.ok(dead.attempts >= 1 && dead.attempts < 1000, `attempts ${dead.attempts}`);
+			assert.equal(dead.http_status, 500);
+		} finally {
+			await db.set({ 'rtpush.max_age': null });
+		}
+	});
+
+	test('multi-channel events keep their place on each of their channels under retries', async () => {
+		f.reset();
+		const tag = tagOf();
+		const [chA, chB] = [`private-e2e.multi.a.${tag}`, `private-e2e.multi.b.${tag}`];
+		f.plan([{ when: (r) => r.body.includes(tag), fraction: 0.4, status: 500 }]);
+		const sent = [];
+		for (let i = 0; i < 30; i++) {
+			const chans = i % 5 === 2 ? [chA, chB] : [i % 2 ? chA : chB];
+			sent.push({ i, chans });
+			await send(db, chans, 'evt', { t: tag, i });
+		}
+		await f.waitUntil('30 events', () => mine(tag).length >= 30, WAIT);
+		await drained(db);
+		const got = mine(tag);
+		assert.equal(got.length, 30);
+		for (const ch of [chA, chB])
+			assert.deepEqual(got.filter((e) => e.channels.includes(ch)).map((e) => e.data.i),
+				sent.filter((x) => x.chans.includes(ch)).map((x) => x.i), `order on ${ch}`);
+		const multi = got.filter((e) => e.channels.length === 2);
+		assert.equal(multi.length, 6);
+		assert.deepEqual(f.overlaps, []);
+	});
+
 	test('keep-alive: consecutive requests reuse a connection', async () => {
 		f.reset();
 		const tag = tagOf();
