@@ -21,6 +21,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild everything when a header changes.
+$(OBJS): $(wildcard $(srcdir)/src/*.h)
+
 # The install script is built from one fragment per concern, in order.
 rtpush--0.1.sql: $(sort $(wildcard src/sql/*.sql))
 	cat $^ > $@

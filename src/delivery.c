@@ -67,6 +67,8 @@ static dlist_head held_list = DLIST_STATIC_INIT(held_list);
 static int	nheld = 0;
 static int	inflight = 0;
 static int	nwaiting = 0;		/* retries set since the last due check */
+static TimestampTz paused_until = 0;	/* endpoint down or rate-limiting us */
+static int	pauses = 0;			/* consecutive pauses */
 static uint64 pass = 0;
 static HTAB *channels = NULL;
 static DeliveryOutcomes outcomes;
@@ -100,6 +102,8 @@ delivery_add(OutboxEvent *ev)
 	Held	   *h = MemoryContextAllocZero(TopMemoryContext, sizeof(Held));
 
 	h->ev = ev;
+	if (ev->not_before != 0)
+		nwaiting++;				/* a retry time recorded before a restart */
 	dlist_push_tail(&held_list, &h->node);
 	nheld++;
 }
@@ -385,7 +389,7 @@ delivery_dispatch(void)
 	int			scanned = 0;
 	dlist_mutable_iter iter;
 
-	if (!configured())
+	if (!configured() || now < paused_until)
 		return 0;
 	pass++;
 	/* _modify: a request failing at once may forget events up to h */
@@ -439,6 +443,12 @@ delivery_dispatch(void)
  * Events that are due but held back wait for a request to finish (a socket
  * event); only retry times need a timer.
  */
+bool
+delivery_paused(void)
+{
+	return paused_until != 0 && GetCurrentTimestamp() < paused_until;
+}
+
 long
 delivery_next_due_ms(void)
 {
@@ -446,6 +456,8 @@ delivery_next_due_ms(void)
 	TimestampTz first = 0;
 	dlist_iter	iter;
 
+	if (now < paused_until && nheld > 0)
+		return TimestampDifferenceMilliseconds(now, paused_until);
 	if (nwaiting == 0)
 		return -1;
 	dlist_foreach(iter, &held_list)
@@ -477,6 +489,19 @@ backoff_ms(int attempts, const char *retry_after)
 	if (retry_after && (ra = pusher_retry_after(retry_after, time(NULL))) >= 0)
 		d = Max(d, ra * 1000.0);
 	return (long) d;
+}
+
+/* like backoff_ms, but probes a down endpoint at least every PAUSE_MAX_MS */
+#define PAUSE_MAX_MS 5000
+static long
+pause_ms(int n, const char *retry_after)
+{
+	long		ms = Min(backoff_ms(n, NULL), PAUSE_MAX_MS);
+	long		ra;
+
+	if (retry_after && (ra = pusher_retry_after(retry_after, time(NULL))) >= 0)
+		ms = Max(ms, ra * 1000);
+	return ms;
 }
 
 static void
@@ -512,7 +537,8 @@ retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
 		OutboxEvent *ev = h->ev;
 		bool		too_old = (now - ev->queued_at) / USECS_PER_SEC >= rtpush_max_age;
 
-		ev->attempts++;
+		if (!r->unreachable)
+			ev->attempts++;		/* nothing reached the endpoint: not an attempt */
 		h->req = NULL;
 		if (ev->attempts >= rtpush_max_attempts || too_old)
 		{
@@ -556,6 +582,28 @@ describe(char *buf, size_t len, const HttpResult *r, long status)
 		snprintf(buf, len, "HTTP %ld: %.200s", status, r->body ? r->body : "");
 }
 
+/*
+ * An unreachable endpoint, or a 429 with Retry-After, pauses every new
+ * request (with backoff) rather than spending the retries of every held
+ * event; any success resumes.
+ */
+static void
+pause_or_resume(PusherOutcome outcome, const HttpResult *r, TimestampTz now)
+{
+	if (outcome == PUSHER_DELIVERED)
+	{
+		pauses = 0;
+		paused_until = 0;
+		return;
+	}
+	if (outcome != PUSHER_RETRY || !(r->unreachable || (r->status == 429 && r->retry_after)))
+		return;
+	if (now < paused_until)
+		return;					/* already paused by another request */
+	pauses++;
+	paused_until = TimestampTzPlusMilliseconds(now, pause_ms(pauses, r->retry_after));
+}
+
 static void
 request_done(void *arg, const HttpResult *r)
 {
@@ -575,6 +623,7 @@ request_done(void *arg, const HttpResult *r)
 		rtpush_status_error(why);
 		pg_atomic_fetch_add_u64(&rtpush_shared->failed, 1);
 	}
+	pause_or_resume(outcome, r, now);
 	if (outcome == PUSHER_DELIVERED)
 		delivered(req, now);
 	else if (outcome == PUSHER_RETRY)

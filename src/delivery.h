@@ -19,6 +19,9 @@ extern void delivery_add(OutboxEvent *ev);	/* takes ownership, in id order */
 /* starts as many requests as slots and order allow; returns requests started */
 extern int	delivery_dispatch(void);
 
+/* endpoint unreachable or rate-limiting: no new requests for now */
+extern bool delivery_paused(void);
+
 /* ms until the earliest held event becomes due for a retry; -1 if none */
 extern long delivery_next_due_ms(void);
 

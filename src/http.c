@@ -261,7 +261,11 @@ finish_transfers(void)
 		if (msg->data.result == CURLE_OK)
 			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
 		else
+		{
 			r.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(msg->data.result);
+			r.unreachable = (msg->data.result == CURLE_COULDNT_CONNECT ||
+							 msg->data.result == CURLE_COULDNT_RESOLVE_HOST);
+		}
 		r.body = t->response.data;
 		r.bodylen = t->response.len;
 		r.retry_after = t->retry_after[0] ? t->retry_after : NULL;

@@ -15,6 +15,7 @@ typedef struct HttpResult
 	size_t		bodylen;
 	const char *retry_after;	/* Retry-After header or NULL */
 	const char *error;			/* transport error or NULL */
+	bool		unreachable;	/* could not resolve or connect: nothing was sent */
 } HttpResult;
 
 typedef void (*HttpDoneFn) (void *arg, const HttpResult *result);

@@ -204,6 +204,8 @@ state_name(void)
 		return "not configured (rtpush.app_id, rtpush.key, rtpush.secret)";
 	if (http_active() > 0)
 		return "delivering";
+	if (delivery_paused())
+		return "endpoint unreachable or rate-limiting: paused";
 	if (delivery_held() > 0)
 		return "waiting to retry";
 	return "idle";
