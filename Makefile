@@ -15,7 +15,7 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
                --temp-instance=$(CURDIR)/tmp_check \
                --load-extension=rtpush
 
-EXTRA_CLEAN = tmp_check test/unit/build
+EXTRA_CLEAN = -r tmp_check results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
