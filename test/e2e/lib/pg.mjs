@@ -67,6 +67,7 @@ function confLine(key, value) {
  *   rows(sql, params)       → result.rows
  *   one(sql, params)        → first row or undefined
  *   connect()               → a new pg.Client (caller ends it; ended by stop())
+ *   disconnect()            → end the pool and every connect()ed client
  *   psql(sql, {db})         → stdout of psql -XAt -v ON_ERROR_STOP=1
  *   set(settings, {reload}) → ALTER SYSTEM SET each, then reload() (default)
  *   reload()                → pg_reload_conf(), then a short pause so
@@ -167,6 +168,9 @@ export async function startPostgres(options = {}) {
 		c.on('end', () => clients.delete(c));
 		return c;
 	};
+
+	/** Ends the pooled and connect()ed sessions (e.g. before DROP DATABASE). */
+	h.disconnect = endClients;
 
 	h.psql = async (sql, { db = dbname } = {}) => {
 		const { stdout } = await execFileP(path.join(PGBIN, 'psql'),
