@@ -24,7 +24,13 @@
 #define PUSHER_MAX_USER_ID_LEN	128
 #define PUSHER_MAX_USER_INFO	1024
 
-/* ---- validation: true if valid; otherwise *why is a static reason ---- */
+/*
+ * ---- validation: true if valid; otherwise *why is a static reason ----
+ * channel: 1..164 bytes of A-Z a-z 0-9 _ - = @ , . ; and no leading '#'.
+ * event: 1..200 bytes, no zero byte, not starting with the protocol's
+ *   reserved "pusher:" or "pusher_internal:".
+ * socket_id: digits '.' digits (^\d+\.\d+$).
+ */
 extern bool pusher_valid_channel(const char *name, size_t len, const char **why);
 extern bool pusher_valid_event(const char *name, size_t len, const char **why);
 extern bool pusher_valid_socket_id(const char *sid, size_t len, const char **why);
@@ -37,7 +43,11 @@ extern bool pusher_channel_is_encrypted(const char *name);	/* private-encrypted-
 extern void pusher_md5_hex(const char *data, size_t len, char out[33]);
 extern void pusher_hmac_sha256_hex(const char *key, size_t keylen,
 								   const char *msg, size_t msglen, char out[65]);
-/* constant-time comparison of two strings of possibly different length */
+/*
+ * constant-time comparison of two strings of possibly different length; the
+ * time depends only on alen, so pass the expected value as 'a' and the
+ * untrusted one as 'b'.
+ */
 extern bool pusher_secure_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 /*
@@ -88,11 +98,17 @@ typedef enum PusherOutcome
  * failure).  A 2xx whose body is a JSON object with an "error" member
  * (soketi answers some auth failures so) is a failure with the body's
  * "code" (or 500 when absent); *status_out gets the effective status.
+ * 2xx: delivered; 408, 429, 5xx, 0 and anything unexpected (1xx, 3xx):
+ * retry; other 4xx: rejected.  Bodies over 64 kB, nested deeper than 64
+ * levels, containing a zero byte or not a JSON object are not inspected.
  */
 extern PusherOutcome pusher_classify(long http_status, const char *body,
 									 size_t bodylen, long *status_out);
 
-/* Retry-After header value -> seconds (delta-seconds or HTTP-date); -1 if unparsable */
+/*
+ * Retry-After header value -> seconds (delta-seconds or IMF-fixdate
+ * HTTP-date; 0 for a date in the past; capped at 7 days); -1 if unparsable
+ */
 extern long pusher_retry_after(const char *value, time_t now);
 
 /* ---- subscription auth ---- */
@@ -115,8 +131,12 @@ extern bool pusher_webhook_valid(const char *secret, const char *signature,
  * as "private-user.{user_id}.*" must match the whole name; each {name}
  * captures one non-empty segment without '.', and a trailing ".*" matches one
  * or more further segments.  On a match, calls 'capture' for each placeholder
- * in order and returns true.  Returns false (no calls) otherwise.
- * pusher_valid_pattern() checks a pattern's syntax.
+ * in order and returns true.  Returns false (no calls) otherwise, also for
+ * an invalid pattern or channel name.
+ * pusher_valid_pattern() checks a pattern's syntax: literal channel-name
+ * characters, placeholders {name} (name [A-Za-z_][A-Za-z0-9_]*, at most 16,
+ * each used once, each followed by '.' or the end), and '*' only as a
+ * final ".*".
  */
 typedef void (*pusher_capture_cb) (void *arg, const char *name, size_t namelen,
 								   const char *value, size_t valuelen);
