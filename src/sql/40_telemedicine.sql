@@ -243,9 +243,9 @@ BEGIN
                                     (SELECT c.tbl FROM rtpush.telemedicine_catalogue() c WHERE c.event = r.event));
         END IF;
         -- columns the table lacks: an error unless they are optional defaults
-        SELECT pg_catalog.string_agg(c, ', ') INTO missing
-          FROM (SELECT pg_catalog.unnest(r.changed) UNION ALL SELECT pg_catalog.unnest(r.columns)
-                UNION ALL SELECT (pg_catalog.regexp_matches(ch, '\{([^}]*)\}', 'g'))[1]
+        SELECT pg_catalog.string_agg(c, ', ' ORDER BY c) INTO missing
+          FROM (SELECT pg_catalog.unnest(r.changed) UNION SELECT pg_catalog.unnest(r.columns)
+                UNION SELECT (pg_catalog.regexp_matches(ch, '\{([^}]*)\}', 'g'))[1]
                   FROM pg_catalog.unnest(r.channels) ch) s(c)
          WHERE NOT c OPERATOR(pg_catalog.=) ANY (r.optional)
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
