@@ -342,6 +342,8 @@ start(Request *req)
 	const char *why = NULL;
 
 	inflight++;
+	if (req->n == 1)
+		req->alone = true;		/* a single event goes to /events */
 	initStringInfo(&body);
 	if (!build_body(&body, req, &why))
 	{
