@@ -8,6 +8,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "lib/stringinfo.h"
 
 #include "crypto.h"
@@ -15,8 +17,36 @@
 #include "pusher.h"
 #include "settings.h"
 
+/*
+ * With rtpush.event_id_field set, an object payload gets that member first:
+ * {"<field>":<id>, ...the queued members...}.  Anything else is left as is.
+ */
+static void
+add_event_id(int64 id, const char **data, size_t *datalen)
+{
+	const char *p = *data;
+	const char *end = *data + *datalen;
+	StringInfoData buf;
+
+	if (rtpush_event_id_field == NULL || rtpush_event_id_field[0] == '\0')
+		return;
+	while (p < end && isspace((unsigned char) *p))
+		p++;
+	if (p == end || *p != '{')
+		return;
+	p++;
+	while (p < end && isspace((unsigned char) *p))
+		p++;
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"%s\":" INT64_FORMAT "%s", rtpush_event_id_field, id,
+					 (p < end && *p == '}') ? "" : ",");
+	appendBinaryStringInfo(&buf, p, end - p);
+	*data = buf.data;
+	*datalen = buf.len;
+}
+
 bool
-payload_for_channels(char **channels, int nchannels,
+payload_for_channels(int64 id, char **channels, int nchannels,
 					 const char *data, size_t datalen,
 					 const char **out, size_t *outlen, const char **why)
 {
@@ -27,6 +57,7 @@ payload_for_channels(char **channels, int nchannels,
 
 	for (int i = 0; i < nchannels; i++)
 		encrypted |= pusher_channel_is_encrypted(channels[i]);
+	add_event_id(id, &data, &datalen);
 	*out = data;
 	*outlen = datalen;
 	if (!encrypted)

@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <limits.h>
 
 #include "utils/guc.h"
@@ -40,6 +41,7 @@ int			rtpush_max_payload_bytes = 10240;
 int			rtpush_oversize = RTPUSH_OVERSIZE_ERROR;
 char	   *rtpush_socket_id = NULL;
 char	   *rtpush_auth_endpoint = NULL;
+char	   *rtpush_event_id_field = NULL;
 
 static const struct config_enum_entry oversize_options[] = {
 	{"error", RTPUSH_OVERSIZE_ERROR, false},
@@ -66,6 +68,20 @@ check_no_space(char **newval, void **extra, GucSource source)
 		if (*p == ' ' || *p == '/' || *p == '\t' || *p == '\n' || *p == '?' || *p == '#')
 		{
 			GUC_check_errdetail("Value \"%s\" contains a space, slash, \"?\" or \"#\".", *newval);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+check_field_name(char **newval, void **extra, GucSource source)
+{
+	for (const char *p = *newval; *p; p++)
+	{
+		if (!(isalnum((unsigned char) *p) || *p == '_' || *p == '-'))
+		{
+			GUC_check_errdetail("Value \"%s\" may only hold letters, digits, \"_\" and \"-\".", *newval);
 			return false;
 		}
 	}
@@ -137,6 +153,10 @@ define_worker_settings(void)
 	DefineCustomIntVariable("rtpush.retry_max", "Longest retry delay.",
 							NULL, &rtpush_retry_max, 60000, 1, 86400000, PGC_SIGHUP,
 							GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomStringVariable("rtpush.event_id_field",
+							   "Member added to JSON-object payloads on the wire, holding the event's outbox id (for client de-duplication); empty adds nothing.",
+							   NULL, &rtpush_event_id_field, "", PGC_SIGHUP, 0,
+							   check_field_name, NULL, NULL);
 	DefineCustomIntVariable("rtpush.connect_timeout", "HTTP connect timeout.",
 							NULL, &rtpush_connect_timeout, 5000, 1, 600000, PGC_SIGHUP,
 							GUC_UNIT_MS, NULL, NULL, NULL);

@@ -42,6 +42,9 @@ extern int	rtpush_max_payload_bytes;
 extern int	rtpush_oversize;
 extern char *rtpush_socket_id;
 
+/* delivery: member holding the outbox id in object payloads; '' = none */
+extern char *rtpush_event_id_field;
+
 /* client configuration */
 extern char *rtpush_auth_endpoint;
 
