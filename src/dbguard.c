@@ -84,7 +84,8 @@ dbguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 	bool		creates_tmp;
 	const char *db = names_our_database(pstmt->utilityStmt, &creates_tmp);
 	volatile bool creates = creates_tmp;
-	volatile bool ours = rtpush_shared && db && strcmp(db, rtpush_database_name) == 0;
+	volatile bool ours = rtpush_shared && db && strcmp(db, rtpush_database_name) == 0 &&
+		!IsTransactionBlock();	/* there, DROP DATABASE fails anyway */
 
 	if (ours && !creates)
 	{

@@ -223,7 +223,7 @@ report_state(void)
 	if (state == reported_state)
 		return;
 	rtpush_status_set_state(state);
-	pgstat_report_activity(STATE_IDLE, state);
+	pgstat_report_activity(http_active() > 0 ? STATE_RUNNING : STATE_IDLE, state);
 	reported_state = state;
 }
 
