@@ -218,6 +218,8 @@ http_post(const char *url, const char *body, size_t bodylen,
 	t->arg = arg;
 	setup_easy(t, url, bodylen, opts);
 	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, opts->max_connections);
+	/* keep idle connections for reuse (the default shrinks with the handles added) */
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, opts->max_connections + 4);
 	rc = curl_multi_add_handle(multi, t->easy);
 	if (rc != CURLM_OK)
 		elog(ERROR, "could not start an HTTP request: %s", curl_multi_strerror(rc));

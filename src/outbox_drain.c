@@ -31,13 +31,11 @@ static char *window_hi = NULL;	/* upper snapshot; NULL: no window open */
 static int64 window_last_id = 0;
 static SPIPlanPtr fetch_plan = NULL;
 static SPIPlanPtr snapshot_plan = NULL;
+static SPIPlanPtr delete_plan = NULL;
 
 static const char *FETCH_SQL =
 "SELECT id, channels, event, data::text, socket_id, attempts, queued_at, next_attempt_at "
-"FROM rtpush.outbox "
-"WHERE id > $1 AND pg_visible_in_snapshot(xid, $2::pg_snapshot) "
-"  AND ($3::pg_snapshot IS NULL OR NOT pg_visible_in_snapshot(xid, $3::pg_snapshot)) "
-"ORDER BY id LIMIT $4";
+"FROM rtpush.fetch_window($1, $2::pg_snapshot, $3::pg_snapshot, $4)";
 
 Oid
 outbox_extension_oid(void)
@@ -52,7 +50,9 @@ outbox_drop_plans(void)
 		SPI_freeplan(fetch_plan);
 	if (snapshot_plan)
 		SPI_freeplan(snapshot_plan);
-	fetch_plan = snapshot_plan = NULL;
+	if (delete_plan)
+		SPI_freeplan(delete_plan);
+	fetch_plan = snapshot_plan = delete_plan = NULL;
 }
 
 void
@@ -222,9 +222,15 @@ outbox_delete(const int64 *ids, int n)
 
 	if (n == 0)
 		return;
+	if (delete_plan == NULL)
+	{
+		delete_plan = SPI_prepare("DELETE FROM rtpush.outbox WHERE id = ANY($1)", 1, types);
+		if (delete_plan == NULL)
+			elog(ERROR, "could not prepare the outbox delete");
+		SPI_keepplan(delete_plan);
+	}
 	args[0] = int8_array(ids, n);
-	if (SPI_execute_with_args("DELETE FROM rtpush.outbox WHERE id = ANY($1)",
-							  1, types, args, NULL, false, 0) != SPI_OK_DELETE)
+	if (SPI_execute_plan(delete_plan, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete delivered events from the outbox");
 }
 

@@ -31,6 +31,24 @@ FROM rtpush.worker_status() AS w,
 COMMENT ON VIEW rtpush.status IS
     'rtpush: delivery worker state, queue depth, totals and commit-to-2xx latency';
 
+-- The worker's read: rows whose transaction is visible in snapshot hi but
+-- was not in lo (NULL: no lower bound), after id after_id, in id order.
+-- STABLE and not STRICT, so it is inlined into the worker's query.
+CREATE FUNCTION rtpush.fetch_window(after_id bigint, hi pg_snapshot,
+                                    lo pg_snapshot, n integer)
+RETURNS SETOF rtpush.outbox
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM rtpush.outbox o
+    WHERE o.id > after_id
+      AND pg_visible_in_snapshot(o.xid, hi)
+      AND (lo IS NULL OR NOT pg_visible_in_snapshot(o.xid, lo))
+    ORDER BY o.id
+    LIMIT n
+$$;
+
+COMMENT ON FUNCTION rtpush.fetch_window(bigint, pg_snapshot, pg_snapshot, integer) IS
+    'rtpush: the delivery worker''s read of the outbox between two snapshots';
+
 CREATE FUNCTION rtpush.wake_worker() RETURNS void
 AS 'MODULE_PATHNAME', 'rtpush_wake_worker'
 LANGUAGE C VOLATILE;
@@ -61,6 +79,7 @@ COMMENT ON FUNCTION rtpush.redeliver(bigint[]) IS
     'rtpush: moves dead letters back to the outbox for another delivery';
 
 REVOKE ALL ON FUNCTION rtpush.worker_status(), rtpush.wake_worker(),
+    rtpush.fetch_window(bigint, pg_snapshot, pg_snapshot, integer),
     rtpush.redeliver(bigint[]) FROM PUBLIC;
 REVOKE ALL ON rtpush.status FROM PUBLIC;
 GRANT SELECT ON rtpush.status TO pg_monitor;
