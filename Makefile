@@ -15,7 +15,10 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
                --temp-instance=$(CURDIR)/tmp_check \
                --load-extension=rtpush
 
-EXTRA_CLEAN = -r tmp_check results regression.diffs regression.out
+ISOLATION      = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
+ISOLATION_OPTS = $(REGRESS_OPTS)
+
+EXTRA_CLEAN = output_iso -r tmp_check results regression.diffs regression.out
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

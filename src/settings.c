@@ -57,6 +57,7 @@ check_scheme(char **newval, void **extra, GucSource source)
 	if (strcmp(*newval, "http") == 0 || strcmp(*newval, "https") == 0)
 		return true;
 	GUC_check_errdetail("Value \"%s\" is neither \"http\" nor \"https\".", *newval);
+	GUC_check_errhint("Use https for Pusher, http for a local server such as soketi.");
 	return false;
 }
 
@@ -68,6 +69,7 @@ check_no_space(char **newval, void **extra, GucSource source)
 		if (*p == ' ' || *p == '/' || *p == '\t' || *p == '\n' || *p == '?' || *p == '#')
 		{
 			GUC_check_errdetail("Value \"%s\" contains a space, slash, \"?\" or \"#\".", *newval);
+			GUC_check_errhint("Give the bare value: a host name without scheme, port or path; the port goes in rtpush.port.");
 			return false;
 		}
 	}
