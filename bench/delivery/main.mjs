@@ -1,0 +1,50 @@
+// main.mjs: runs the delivery benchmarks 2-5 of issue 7 and writes their
+// results as JSON into an output directory (bench/run makes the report).
+//
+//   node bench/delivery/main.mjs --mode quick|default|full --out DIR [--only throughput,latency,...]
+
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { writeJson, log } from '../lib/common.mjs';
+
+const { values: opt } = parseArgs({
+	options: {
+		mode: { type: 'string', default: 'default' },
+		out: { type: 'string' },
+		only: { type: 'string', default: 'throughput,latency,backlog,sustained' },
+	},
+});
+
+const MODES = {
+	quick: {
+		throughput: { events: 20000, rounds: 1, unbatchedEvents: 5000 },
+		latency: { rates: [100, 1000], secs: 2, rounds: 1 },
+		backlog: { events: 100000, rounds: 1, settleSecs: 10 },
+		sustained: { events: 30000, rate: 3000 },
+	},
+	default: {
+		throughput: { events: 200000, rounds: 3, unbatchedEvents: 50000 },
+		latency: { rates: [100, 1000], secs: 10, rounds: 3 },
+		backlog: { events: 1000000, rounds: 1 },
+		sustained: { events: 1000000, rate: 3000 },
+	},
+	full: {
+		throughput: { events: 200000, rounds: 5, unbatchedEvents: 50000 },
+		latency: { rates: [100, 1000], secs: 20, rounds: 5 },
+		backlog: { events: 1000000, rounds: 2 },
+		sustained: { events: 10000000, rate: 3000 },
+	},
+};
+
+const cfg = MODES[opt.mode];
+if (!cfg || !opt.out)
+	throw new Error('usage: main.mjs --mode quick|default|full --out DIR');
+for (const name of opt.only.split(',')) {
+	const t0 = Date.now();
+	const mod = await import(`./${name}.mjs`);
+	const res = await mod.run({ ...cfg[name], dataDir: opt.out });
+	res.elapsed_s = (Date.now() - t0) / 1000;
+	writeJson(path.join(opt.out, `${name}.json`), res);
+	log(`${name} done in ${res.elapsed_s.toFixed(0)} s`);
+}
+process.exit(0);

@@ -1,0 +1,218 @@
+// report.mjs: writes bench/RESULTS.md and the gnuplot PNGs from the JSON
+// results of bench/delivery/main.mjs (run by bench/run).
+//
+//   node bench/report.mjs --data DIR --results FILE --plots DIR --command "..." [--capture FILE]
+//
+// Sections "## Capture overhead" (bench/capture/run's, passed with
+// --capture or kept from FILE) and "## Notes" (hand-written) are kept.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+
+const { values: opt } = parseArgs({
+	options: {
+		data: { type: 'string' }, results: { type: 'string' }, plots: { type: 'string' },
+		command: { type: 'string' }, capture: { type: 'string' }, started: { type: 'string' },
+		load: { type: 'string', default: '' },
+	},
+});
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const load = (name) => {
+	const f = path.join(opt.data, `${name}.json`);
+	return fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, 'utf8')) : null;
+};
+const tp = load('throughput');
+const lat = load('latency');
+const bl = load('backlog');
+const su = load('sustained');
+
+const old = fs.existsSync(opt.results) ? fs.readFileSync(opt.results, 'utf8') : '';
+function section(text, title) {
+	const i = text.indexOf(`\n## ${title}`);
+	const s = text.startsWith(`## ${title}`) ? 0 : i < 0 ? -1 : i + 1;
+	if (s < 0)
+		return null;
+	const j = text.indexOf('\n## ', s + 3);
+	return text.slice(s, j < 0 ? text.length : j + 1).trimEnd() + '\n';
+}
+const capture = opt.capture && fs.existsSync(opt.capture)
+	? section(fs.readFileSync(opt.capture, 'utf8'), 'Capture overhead') : section(old, 'Capture overhead');
+const notes = section(old, 'Notes');
+
+const f0 = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const mm = (s, f = f0) => `${f(s.min)}–${f(s.max)}`;
+const MB = (b) => `${(b / 1048576).toFixed(1)} MB`;
+const met = (ok) => (ok ? '**met**' : '**missed**');
+const ver = (p) => JSON.parse(fs.readFileSync(path.join(root, 'test/node/node_modules', p, 'package.json'), 'utf8')).version;
+
+const md = [];
+const summary = [];
+const out = (...l) => md.push(...l);
+
+// ---- throughput ----
+function throughputSection() {
+	if (!tp)
+		return;
+	const names = { 'rtpush-soketi': 'rtpush worker → soketi', 'lib-batched': '`pusher` library, triggerBatch (10/request) → soketi',
+		'lib-unbatched': '`pusher` library, trigger (1/request) → soketi', 'rtpush-sink': 'rtpush worker → local HTTP sink (200 {})' };
+	const base = tp.rates['lib-batched'];
+	out('## Delivery throughput', '',
+		`${f0(tp.events)} events on ${tp.channels} private channels, ~${tp.avg_data_bytes}-byte data, the same events for every variant`
+		+ (tp.unbatched_events < tp.events ? ` (the unbatched library, ~10× slower, publishes the first ${f0(tp.unbatched_events)} of them);` : ';'),
+		`${tp.rounds} interleaved rounds (the order rotates each round) after a warm-up; concurrency ${tp.concurrency}`,
+		`(\`rtpush.max_in_flight\` = the library's requests at once), \`rtpush.batch_size\` 10. rtpush is timed from`,
+		'`pg_reload_conf()` that gives the worker its `rtpush.app_id` (the outbox was filled while it had none) until',
+		'`rtpush.status.delivered` grew by N and the outbox is empty; the library from its first request to its last answer.',
+		'CPU is % of one core over the run: the worker, the other PostgreSQL processes, the HTTP server (soketi or the sink),',
+		'the bench driver (where the library runs), and the whole machine (200 % = both cores, other users included).', '',
+		'| variant | median events/s | min–max | ratio to batched library (median, min–max of per-round ratios) | requests/s | batch fill | CPU worker / postgres / server / driver / machine |',
+		'|---|---:|---:|---:|---:|---:|---|');
+	for (const v of Object.keys(names)) {
+		const r = tp.rates[v];
+		const runs = tp.runs[v];
+		const ratios = runs.map((x, i) => x.rate / tp.runs['lib-batched'][i].rate);
+		const sr = [...ratios].sort((a, b) => a - b);
+		const med = sr.length % 2 ? sr[sr.length >> 1] : (sr[sr.length / 2 - 1] + sr[sr.length / 2]) / 2;
+		const c = (k) => Math.round(runs.map((x) => x.cpu[k]).sort((a, b) => a - b)[runs.length >> 1]);
+		out(`| ${names[v]} | ${f0(r.median)} | ${mm(r)} | ${f2(med)}× (${f2(sr[0])}–${f2(sr[sr.length - 1])}) |`
+			+ ` ${f0(runs.map((x) => x.req_rate).sort((a, b) => a - b)[runs.length >> 1])} | ${f1(runs[0].batch_fill)} |`
+			+ ` ${c('worker_pct')} / ${c('postgres_pct')} / ${c('server_pct')} / ${c('driver_pct')} / ${c('machine_pct')} % |`);
+	}
+	const ratio = tp.ratios['rtpush-soketi/lib-batched'];
+	out('', `Target rtpush ≥ 1.0× the batched library: ${f2(ratio.median)}× (rounds ${ratio.runs.map(f2).join(', ')}) — ${met(ratio.median >= 1.0)}.`,
+		`Every run: ${Object.keys(names).map((v) => `${v} ${tp.runs[v].map((x) => f0(x.rate)).join(' / ')}`).join('; ')} events/s.`, '');
+	if (fs.existsSync(path.join(opt.plots, 'throughput-drain.png')))
+		out('![drain rate](plots/throughput-drain.png)', '');
+	summary.push(['Delivery throughput vs batched `pusher` library', '≥ 1.0×', `${f2(ratio.median)}× (${f0(tp.rates['rtpush-soketi'].median)} vs ${f0(base.median)} events/s)`, met(ratio.median >= 1.0)]);
+}
+
+// ---- latency ----
+function latencySection() {
+	if (!lat)
+		return;
+	out('## Latency', '',
+		`COMMIT → pusher-js receive. ${lat.rounds} interleaved rounds of ${lat.secs} s per rate and variant (after a warm-up), events on`,
+		`${lat.channels} private channels, one pusher-js client subscribed to all of them in the driver process. rtpush: a`,
+		'node-postgres client in autocommit INSERTs a messages row (the `rtpush.broadcast()` trigger queues the event); t0 is',
+		'taken just before the statement is sent (4 connections; an INSERT waits for a free one). Floor: the official `pusher`',
+		'library publishes the same event straight to soketi (t0 just before `trigger()`). p50/p99/max are per run;',
+		'the table shows the median over rounds and the min–max; "pooled" is over all rounds\' events.',
+		'"INSERT returned" is when the autocommit INSERT (or the library\'s request) came back.', '',
+		'| rate | variant | p50 ms (min–max) | p99 ms (min–max) | max ms | pooled p50 / p99 / max ms | p50 / p99 ratio to floor | INSERT returned p50 / p99 ms | events (lost) | achieved events/s |',
+		'|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+	for (const rate of lat.rates) {
+		for (const v of ['rtpush', 'floor']) {
+			const x = lat.variants[`${v}@${rate}`];
+			const ratio = x.ratio_p50 ? `${f2(x.ratio_p50.median)}× / ${f2(x.ratio_p99.median)}×` : '—';
+			out(`| ${rate}/s | ${v === 'rtpush' ? 'rtpush' : 'floor: library → soketi'} | ${f2(x.p50.median)} (${mm(x.p50, f2)}) |`
+				+ ` ${f2(x.p99.median)} (${mm(x.p99, f2)}) | ${f1(x.max.max)} | ${f2(x.pooled.p50)} / ${f2(x.pooled.p99)} / ${f1(x.pooled.max)} |`
+				+ ` ${ratio} | ${f2(x.commit_p50)} / ${f2(x.commit_p99)} | ${f0(x.n)} (${x.lost}) | ${f0(x.achieved_rate)} |`);
+		}
+	}
+	out('');
+	for (const rate of lat.rates) {
+		const x = lat.variants[`rtpush@${rate}`];
+		const ok50 = x.p50.median <= 2;
+		const ok99 = x.p99.median <= 10;
+		out(`At ${rate}/s: p50 ${f2(x.p50.median)} ms (target ≤ 2) ${met(ok50)}; p99 ${f2(x.p99.median)} ms (target ≤ 10) ${met(ok99)};`
+			+ ` floor p50 ${f2(lat.variants[`floor@${rate}`].p50.median)} ms.`);
+		summary.push([`Latency p50 at ${rate}/s`, '≤ 2 ms', `${f2(x.p50.median)} ms (floor ${f2(lat.variants[`floor@${rate}`].p50.median)})`, met(ok50)]);
+		summary.push([`Latency p99 at ${rate}/s`, '≤ 10 ms', `${f2(x.p99.median)} ms (floor ${f2(lat.variants[`floor@${rate}`].p99.median)})`, met(ok99)]);
+	}
+	out('');
+	if (fs.existsSync(path.join(opt.plots, 'latency.png')))
+		out('![latency distribution](plots/latency.png)', '');
+}
+
+// ---- backlog ----
+function backlogSection() {
+	if (!bl)
+		return;
+	out('## Backlog', '',
+		`${f0(bl.events)} events written (through the messages table's trigger, 1,000-row INSERT … SELECTs, 2 connections) while`,
+		'soketi is stopped (connections refused; the worker retries), then soketi is started again and the worker drains the',
+		`outbox. \`rtpush.retry_max\` = ${bl.retry_max} so the first retry after soketi is back comes soon; that wait is shown apart.`,
+		'Sizes are `pg_total_relation_size(\'rtpush.outbox\')` (heap + primary key + TOAST); no VACUUM of any kind is run by the',
+		`benchmark, only autovacuum (autovacuum_naptime ${bl.naptime}; the table's settings: ${bl.autovacuum_settings.join(', ')}).`, '',
+		'| round | fill events/s | wait for first delivery s | drain events/s (from soketi up) | drain events/s (from first delivery) | batch fill | outbox before | full | drained | after autovacuum (heap / pkey) | autovacuum runs | CPU worker / postgres / soketi |',
+		'|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+	for (const r of bl.rounds_) {
+		out(`| ${r.round} | ${f0(r.fill_rate)} | ${f1(r.wait_first_secs)} | ${f0(r.drain_rate)} | ${f0(r.drain_rate_after_first)} | ${f1(r.batch_fill)} |`
+			+ ` ${MB(r.size_before)} | ${MB(r.size_full)} | ${MB(r.size_drained)} | ${MB(r.size_after)} (${MB(r.heap_after)} / ${MB(r.index_after)}) after ${r.settle_secs} s |`
+			+ ` ${r.autovacuums} | ${r.cpu.worker_pct} / ${r.cpu.postgres_pct} / ${r.cpu.server_pct} % |`);
+	}
+	const last = bl.rounds_[bl.rounds_.length - 1];
+	const down = last.size_after < last.size_full / 4;
+	out('', `The outbox ${down ? 'came back down' : 'did **not** come back down'} without VACUUM FULL: ${MB(last.size_full)} full → ${MB(last.size_after)}`
+		+ ` ${last.settle_secs} s after the drain. Worker RSS ${f0(bl.worker_rss_kb.start)} kB before, ${f0(bl.worker_rss_kb.end)} kB after.`, '');
+	if (fs.existsSync(path.join(opt.plots, 'backlog.png')))
+		out('![backlog: outbox size and queue over time](plots/backlog.png)', '');
+	summary.push(['Backlog drain', 'outbox shrinks without VACUUM FULL',
+		`${f0(bl.events)} events at ${f0(last.drain_rate_after_first)}/s; ${MB(last.size_full)} → ${MB(last.size_after)}`, down ? '**met**' : '**missed**']);
+}
+
+// ---- sustained ----
+function sustainedSection() {
+	if (!su)
+		return;
+	const r = su.worker_rss_kb;
+	const a = su.worker_anon_kb;
+	const flat = Math.abs(r.end / r.start - 1) <= 0.10;
+	const flatAnon = Math.abs(a.end / a.start - 1) <= 0.10;
+	const decayOk = su.delivery_decay < 0.10;
+	out('## Sustained', '',
+		`pgbench (2 clients, \`-M prepared\`, throttled with \`-R ${su.target_rate}\`) INSERTs single messages rows for`,
+		`${f0(su.secs_writing)} s; each row's trigger queues one event and the worker delivers to soketi as they commit.`,
+		`${f0(su.events)} events written (target ${f0(su.target_events)}; \`bench/run --full\` writes 10,000,000). Rates per ${su.bucket_s}-s bucket:`, '',
+		'| bucket | written events/s | delivered events/s |', '|---|---:|---:|');
+	for (const b of su.buckets)
+		out(`| ${b.from}–${b.to} s | ${f0(b.write_rate)} | ${f0(b.delivery_rate)} |`);
+	out('',
+		'| measure | value | target |', '|---|---:|---|',
+		`| pgbench TPS (whole run) | ${f0(su.pgbench_tps)} | (throttled at ${su.target_rate}) |`,
+		`| pgbench max schedule lag | ${f0(su.max_lag_ms)} ms | |`,
+		`| delivery rate decay, first → last bucket | ${f1(100 * su.delivery_decay)} % | < 10 % ${met(decayOk)} |`,
+		`| write rate decay, first → last bucket | ${f1(100 * su.write_decay)} % | |`,
+		`| worker VmRSS idle / start (10 s in) / end / max | ${f0(r.idle)} / ${f0(r.start)} / ${f0(r.end)} / ${f0(r.max)} kB | start→end ±10 % ${met(flat)} |`,
+		`| worker RssAnon (private) idle / start / end / max | ${f0(a.idle)} / ${f0(a.start)} / ${f0(a.end)} / ${f0(a.max)} kB | ±10 % ${met(flatAnon)} |`,
+		`| events queued, max | ${f0(su.queued_max)} | |`,
+		`| outbox size max / end | ${MB(su.outbox_bytes.max)} / ${MB(su.outbox_bytes.end)} | |`,
+		`| batch fill (delivered / requests) | ${f1(su.batch_fill)} | |`,
+		`| written → all delivered | ${f1(su.secs_writing)} s → ${f1(su.secs_to_delivered)} s | |`,
+		`| CPU worker / postgres / soketi / machine | ${su.cpu.worker_pct} / ${su.cpu.postgres_pct} / ${su.cpu.server_pct} / ${su.cpu.machine_pct} % | |`, '',
+		'VmRSS counts the shared buffers the worker has touched (RssShmem); RssAnon is its private memory.', '');
+	if (fs.existsSync(path.join(opt.plots, 'sustained.png')))
+		out('![sustained: rates, outbox size, worker RSS](plots/sustained.png)', '');
+	summary.push(['Sustained delivery-rate decay', '< 10 %', `${f1(100 * su.delivery_decay)} % over ${f0(su.events)} events`, met(decayOk)]);
+	summary.push(['Sustained worker RSS', 'flat ±10 %', `VmRSS ${f0(r.start)} → ${f0(r.end)} kB; RssAnon ${f0(a.start)} → ${f0(a.end)} kB`, met(flat)]);
+}
+
+throughputSection();
+latencySection();
+backlogSection();
+sustainedSection();
+
+// ---- header ----
+const cpu = os.cpus();
+const pgv = execFileSync('pg_config', ['--version']).toString().trim();
+const head = [
+	'# rtpush benchmarks', '',
+	`Command: \`${opt.command}\` (${opt.started ?? new Date().toISOString()}).`,
+	`Machine: ${cpu[0].model} × ${cpu.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory, ${os.type()} ${os.release()};`
+	+ ` ${pgv}; soketi ${ver('@soketi/soketi')}; \`pusher\` ${ver('pusher')}; pusher-js ${ver('pusher-js')}; Node ${process.version}.`,
+	`Load average (1 min) at start / end: ${opt.load}. The machine is shared with other engineers' builds and tests, so`,
+	'absolute figures drift from run to run; rounds are interleaved and the ratios are per round.',
+	'Every benchmark starts its own PostgreSQL (fsync on, `synchronous_commit = off`, shared_buffers 256MB) and soketi.', '',
+	'See the README\'s "Benchmarks" section or `bench/run --help`. CI may run `bench/run --quick` as a smoke test, never as a timing gate.', '',
+];
+if (summary.length)
+	head.push('## Targets', '', '| benchmark | target | measured (median) | |', '|---|---|---|---|',
+		...summary.map((s) => `| ${s.join(' | ')} |`), '');
+const text = [...head, ...(capture ? [capture] : []), ...md, ...(notes ? [notes] : [])].join('\n');
+fs.writeFileSync(opt.results, text.replace(/\n{3,}/g, '\n\n'));
+process.stderr.write(`wrote ${opt.results}\n`);
