@@ -292,3 +292,19 @@ DROP FUNCTION allow_all(text, jsonb);
 DROP FUNCTION try_key();
 DROP FUNCTION take();
 DROP FUNCTION expected_secret(text, text);
+
+-- The limit applies to what is sent: the encryption envelope is larger than
+-- the row (60 + 4/3 of it), and a repeated channel is sent once.
+ALTER SYSTEM SET rtpush.encryption_master_key = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.9);
+SELECT rtpush.send('private-encrypted-big', 'big', to_jsonb(repeat('x', 8000)));
+SELECT rtpush.send('public-big', 'big', to_jsonb(repeat('x', 8000))) > 0 AS plain_fits;
+BEGIN;
+SELECT rtpush.send(ARRAY['private-encrypted-a', 'public-a', 'private-encrypted-a'], 'dup', '1') > 0 AS queued;
+SELECT channels FROM rtpush.outbox WHERE event = 'dup' ORDER BY id;
+ROLLBACK;
+ALTER SYSTEM RESET rtpush.encryption_master_key;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.9);
+TRUNCATE rtpush.outbox;

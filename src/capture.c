@@ -186,57 +186,56 @@ output_fn(Oid typid, FmgrInfo *fn)
 	fmgr_info_cxt(outfn, fn, CurrentMemoryContext);
 }
 
+/* pusher_parse_template()'s callback: one segment per literal or column */
+typedef struct TemplateParse
+{
+	Template   *t;
+	TupleDesc	desc;
+	const char *relname;
+	const char *context;
+	StringInfoData cols;
+	int			ncols;
+} TemplateParse;
+
+static void
+template_part(void *arg, bool placeholder, const char *s, size_t len)
+{
+	TemplateParse *tp = arg;
+	Segment    *seg = &tp->t->segs[tp->t->nsegs++];
+
+	seg->len = (int) len;
+	if (!placeholder)
+	{
+		seg->literal = pnstrdup(s, len);
+		return;
+	}
+	seg->literal = NULL;
+	seg->attnum = find_column(tp->desc, s, (int) len, tp->relname, tp->context);
+	output_fn(TupleDescAttr(tp->desc, seg->attnum - 1)->atttypid, &seg->out);
+	appendStringInfo(&tp->cols, "%s\"%.*s\"", tp->cols.len ? ", " : "",
+					 (int) len, s);
+	tp->ncols++;
+}
+
 static void
 parse_template(Template *t, const char *tmpl, TupleDesc desc, const char *relname)
 {
-	StringInfoData sample;
-	StringInfoData cols;
-	const char *p = tmpl;
+	TemplateParse tp;
 	const char *why;
-	char	   *context = psprintf("channel template \"%s\"", tmpl);
-	int			ncols = 0;
 
-	initStringInfo(&sample);
-	initStringInfo(&cols);
 	t->text = pstrdup(tmpl);
 	t->segs = palloc(sizeof(Segment) * (strlen(tmpl) + 1));
 	t->nsegs = 0;
-	while (*p)
-	{
-		Segment    *s = &t->segs[t->nsegs++];
-		const char *open = strchr(p, '{');
-		const char *close = strchr(p, '}');
-
-		if (close && (!open || close < open))
-			malformed_template(tmpl, "A \"}\" has no matching \"{\".");
-		if (open != p)
-		{
-			s->len = open ? open - p : strlen(p);
-			s->literal = pnstrdup(p, s->len);
-			appendBinaryStringInfo(&sample, p, s->len);
-			p += s->len;
-			continue;
-		}
-		if (!close)
-			malformed_template(tmpl, "A \"{\" is not closed by \"}\".");
-		if (memchr(open + 1, '{', close - open - 1))
-			malformed_template(tmpl, "Placeholders cannot be nested.");
-		if (close == open + 1)
-			malformed_template(tmpl, "A placeholder \"{}\" names no column.");
-		s->literal = NULL;
-		s->attnum = find_column(desc, open + 1, close - open - 1, relname, context);
-		output_fn(TupleDescAttr(desc, s->attnum - 1)->atttypid, &s->out);
-		appendStringInfo(&cols, "%s\"%.*s\"", cols.len ? ", " : "",
-						 (int) (close - open - 1), open + 1);
-		appendStringInfoChar(&sample, '0');
-		ncols++;
-		p = close + 1;
-	}
-	t->columns = psprintf("the value%s of column%s %s", ncols > 1 ? "s" : "",
-						  ncols > 1 ? "s" : "", cols.data);
-	/* the literal parts must make a valid channel with any plain value */
-	if (!pusher_valid_channel(sample.data, sample.len, &why))
-		malformed_template(tmpl, psprintf("The channel it makes %s.", why));
+	tp.t = t;
+	tp.desc = desc;
+	tp.relname = relname;
+	tp.context = psprintf("channel template \"%s\"", tmpl);
+	initStringInfo(&tp.cols);
+	tp.ncols = 0;
+	if (!pusher_parse_template(tmpl, template_part, &tp, &why))
+		malformed_template(tmpl, why);
+	t->columns = psprintf("the value%s of column%s %s", tp.ncols > 1 ? "s" : "",
+						  tp.ncols > 1 ? "s" : "", tp.cols.data);
 }
 
 static JsonKind
@@ -725,6 +724,7 @@ capture_one(Capture *cap, TriggerEvent tev, TupleTableSlot *oldrow,
 	const char **channels;
 	StringInfoData data;
 	RtpushEvent ev;
+	size_t		wire;
 
 	if (TRIGGER_FIRED_BY_UPDATE(tev) && cap->nchanged > 0 &&
 		!any_changed(cap, oldrow, newrow))
@@ -736,14 +736,18 @@ capture_one(Capture *cap, TriggerEvent tev, TupleTableSlot *oldrow,
 
 	initStringInfo(&data);
 	append_json_object(&data, cap->cols, cap->ncols, row);
-	if (data.len > rtpush_max_payload_bytes)
+	wire = rtpush_wire_size(channels, ev.nchannels, data.data, data.len);
+	if (wire > (size_t) rtpush_max_payload_bytes)
 	{
 		if (rtpush_oversize != RTPUSH_OVERSIZE_THIN)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("row of \"%s\" is too large for an event", cap->relname),
+					 wire == (size_t) data.len ?
 					 errdetail("Event \"%s\" would carry %d bytes of data; rtpush.max_payload_bytes is %d.",
-							   cap->event, data.len, rtpush_max_payload_bytes),
+							   cap->event, data.len, rtpush_max_payload_bytes) :
+					 errdetail("Event \"%s\" would carry %d bytes of data, %zu as sent (encrypted, or with rtpush.event_id_field); rtpush.max_payload_bytes is %d.",
+							   cap->event, data.len, wire, rtpush_max_payload_bytes),
 					 errhint("Send fewer columns with columns=..., or SET rtpush.oversize = thin to send {\"table\",\"op\",\"id\",\"oversize\":true} so clients refetch.")));
 		thin_payload(cap, &data, row, tev, data.len);
 	}

@@ -303,3 +303,13 @@ pusher_decrypt(StringInfo out,
 	pfree(copy);
 	return ok;
 }
+
+size_t
+pusher_envelope_size(size_t len)
+{
+	size_t		sealed = len + PUSHER_MAC_BYTES;
+
+	/* {"nonce":"<32 base64>","ciphertext":"<base64>"} */
+	return strlen("{\"nonce\":\"\",\"ciphertext\":\"\"}") +
+		4 * ((PUSHER_NONCE_BYTES + 2) / 3) + 4 * ((sealed + 2) / 3);
+}

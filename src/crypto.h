@@ -57,6 +57,9 @@ extern bool pusher_encrypt(StringInfo out,
 						   const unsigned char shared_secret[PUSHER_SHARED_SECRET_BYTES],
 						   const char *plaintext, size_t len, const char **why);
 
+/* length of the {"nonce","ciphertext"} text pusher_encrypt makes of len bytes */
+extern size_t pusher_envelope_size(size_t len);
+
 /* the same with a caller-chosen nonce: for tests against fixed vectors only */
 extern void pusher_encrypt_with_nonce(StringInfo out,
 									  const unsigned char shared_secret[PUSHER_SHARED_SECRET_BYTES],

@@ -331,6 +331,20 @@ insert_row(Relation rel, const RtpushEvent *ev, const char *const *channels,
 	return id;
 }
 
+size_t
+rtpush_wire_size(const char *const *channels, int nchannels,
+				 const char *data, size_t datalen)
+{
+	size_t		size = datalen;
+
+	if (rtpush_event_id_field[0] && datalen > 0 && data[0] == '{')
+		size += strlen(rtpush_event_id_field) + 4 + 20;	/* "f":<int64>, */
+	for (int i = 0; i < nchannels; i++)
+		if (pusher_channel_is_encrypted(channels[i]))
+			return pusher_envelope_size(size);
+	return size;
+}
+
 int64
 rtpush_outbox_enqueue(const RtpushEvent *ev)
 {

@@ -43,6 +43,15 @@ extern void rtpush_check_channel_count(int n);
 extern const char *rtpush_writer_socket_id(const char *given);
 
 /*
+ * Bytes of "data" Pusher will see for these channels: the JSON text, plus
+ * the rtpush.event_id_field member if set, inside the encryption envelope
+ * when a channel is private-encrypted-.  What rtpush.max_payload_bytes
+ * limits.
+ */
+extern size_t rtpush_wire_size(const char *const *channels, int nchannels,
+							   const char *data, size_t datalen);
+
+/*
  * Inserts the event into rtpush.outbox and returns its id.  An event with a
  * private-encrypted- channel among several channels is split into one row
  * per encrypted channel plus one row for the other channels, in order; the

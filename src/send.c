@@ -35,13 +35,23 @@ require_arg(FunctionCallInfo fcinfo, int n, const char *what)
 				 errhint("Pass a non-null %s.", what)));
 }
 
-/* the channels of a text[]: one dimension, no NULLs, valid names */
+static bool
+already_listed(const char **channels, int n, const char *channel)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(channels[i], channel) == 0)
+			return true;
+	return false;
+}
+
+/* the channels of a text[]: one dimension, no NULLs, valid names, each once */
 static const char **
 array_channels(ArrayType *arr, int *n)
 {
 	Datum	   *elems;
 	bool	   *nulls;
 	const char **channels;
+	int			kept = 0;
 
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
@@ -59,9 +69,12 @@ array_channels(ArrayType *arr, int *n)
 					 errmsg("channel names must not be null"),
 					 errdetail("Element %d of the channels array is null.", i + 1),
 					 errhint("Remove the null element.")));
-		channels[i] = TextDatumGetCString(elems[i]);
-		rtpush_check_channel(channels[i], NULL, NULL);
+		channels[kept] = TextDatumGetCString(elems[i]);
+		rtpush_check_channel(channels[kept], NULL, NULL);
+		if (!already_listed(channels, kept, channels[kept]))
+			kept++;				/* a repeated channel is sent once */
 	}
+	*n = kept;
 	return channels;
 }
 
@@ -71,6 +84,7 @@ send_event(FunctionCallInfo fcinfo, const char **channels, int nchannels)
 	RtpushEvent ev;
 	Jsonb	   *data;
 	char	   *json;
+	size_t		wire;
 
 	require_arg(fcinfo, 1, "event name");
 	require_arg(fcinfo, 2, "event data");
@@ -83,12 +97,16 @@ send_event(FunctionCallInfo fcinfo, const char **channels, int nchannels)
 	json = JsonbToCString(NULL, &data->root, VARSIZE(data));
 	ev.data = json;
 	ev.datalen = strlen(json);
-	if (ev.datalen > (size_t) rtpush_max_payload_bytes)
+	wire = rtpush_wire_size(channels, nchannels, ev.data, ev.datalen);
+	if (wire > (size_t) rtpush_max_payload_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("event data is too large"),
+				 wire == ev.datalen ?
 				 errdetail("Event \"%s\" has %zu bytes of data; rtpush.max_payload_bytes is %d.",
-						   ev.event, ev.datalen, rtpush_max_payload_bytes),
+						   ev.event, ev.datalen, rtpush_max_payload_bytes) :
+				 errdetail("Event \"%s\" has %zu bytes of data, %zu as sent (encrypted, or with rtpush.event_id_field); rtpush.max_payload_bytes is %d.",
+						   ev.event, ev.datalen, wire, rtpush_max_payload_bytes),
 				 errhint("Send less data, for example an id that clients use to fetch the rest.")));
 	ev.channels = channels;
 	ev.nchannels = nchannels;
