@@ -28,6 +28,7 @@ const tp = load('throughput');
 const lat = load('latency');
 const bl = load('backlog');
 const su = load('sustained');
+const cx = load('capture_extra');
 
 const old = fs.existsSync(opt.results) ? fs.readFileSync(opt.results, 'utf8') : '';
 function section(text, title) {
@@ -53,6 +54,42 @@ const ver = (p) => JSON.parse(fs.readFileSync(path.join(root, 'test/node/node_mo
 const md = [];
 const summary = [];
 const out = (...l) => md.push(...l);
+
+// ---- capture, extra variants ----
+function captureExtraSection() {
+	if (!cx)
+		return;
+	const s = cx.single;
+	out('## Capture overhead: pg_notify, bulk INSERT … SELECT and COPY', '',
+		`The variants issue 7 adds to the table above (bench/capture_extra/run.mjs): the same single-row pgbench INSERT`,
+		`(2 clients, \`-M prepared\`, ${cx.secs} s runs, ${cx.rounds} interleaved rounds) with a plpgsql trigger that calls`,
+		'`pg_notify(channel, row_to_json(NEW)::text)` beside rtpush and the plpgsql outbox trigger; and one statement writing',
+		`${f0(cx.rows)} rows (INSERT … SELECT generate_series, and COPY from a CSV file) with each variant, a warm-up then`,
+		`${cx.rounds} interleaved rounds, rows/s. The worker is in another database, as in bench/capture/run. Note that pg_notify`,
+		'is not durable, not ordered per channel across sessions, and needs a listener connection per database; it is the',
+		'"what else would users do" baseline, not an equivalent.', '',
+		'| single-row pgbench | median TPS | min–max | rtpush ratio (per round) |', '|---|---:|---:|---:|',
+		`| plpgsql outbox trigger | ${f0(s.plpgsql.median)} | ${mm(s.plpgsql)} | ${f2(cx.single_ratios['rtpush/plpgsql'].median)}× |`,
+		`| pg_notify trigger | ${f0(s.notify.median)} | ${mm(s.notify)} | ${f2(cx.single_ratios['rtpush/notify'].median)}× |`,
+		`| rtpush.broadcast() | ${f0(s.rtpush.median)} | ${mm(s.rtpush)} | 1.00× |`, '');
+	const label = { none: 'no trigger', cte: 'CTE writing the outbox rows by hand (floor)', plpgsql: 'plpgsql outbox trigger',
+		notify: 'pg_notify trigger', rtpush: 'rtpush.broadcast()' };
+	for (const kind of ['insert-select', 'copy']) {
+		out(`| ${f0(cx.rows)}-row ${kind === 'copy' ? 'COPY' : 'INSERT … SELECT'} | median rows/s | min–max | rtpush ratio (per round) |`,
+			'|---|---:|---:|---:|');
+		for (const [v, x] of Object.entries(cx.bulk[kind])) {
+			const r = cx.bulk_ratios[kind][`rtpush/${v}`];
+			out(`| ${label[v]} | ${f0(x.median)} | ${mm(x)} | ${r ? `${f2(r.median)}×` : '1.00×'} |`);
+		}
+		out('');
+	}
+	const floor = cx.bulk_ratios['insert-select']['rtpush/cte'].median;
+	const pl = cx.bulk_ratios['insert-select']['rtpush/plpgsql'].median;
+	summary.push([`Capture, ${f0(cx.rows)}-row INSERT … SELECT vs CTE floor / plpgsql`, '≥ 0.95× / ≥ 1.15×', `${f2(floor)}× / ${f2(pl)}×`,
+		met(floor >= 0.95 && pl >= 1.15)]);
+	const cpl = cx.bulk_ratios.copy['rtpush/plpgsql'].median;
+	summary.push([`Capture, ${f0(cx.rows)}-row COPY vs plpgsql`, '≥ 1.15×', `${f2(cpl)}×`, met(cpl >= 1.15)]);
+}
 
 // ---- throughput ----
 function throughputSection() {
@@ -149,7 +186,8 @@ function backlogSection() {
 	const last = bl.rounds_[bl.rounds_.length - 1];
 	const down = last.size_after < last.size_full / 4;
 	out('', `The outbox ${down ? 'came back down' : 'did **not** come back down'} without VACUUM FULL: ${MB(last.size_full)} full → ${MB(last.size_after)}`
-		+ ` ${last.settle_secs} s after the drain. Worker RSS ${f0(bl.worker_rss_kb.start)} kB before, ${f0(bl.worker_rss_kb.end)} kB after.`, '');
+		+ ` ${last.settle_secs} s after the drain. Worker VmRSS ${f0(bl.worker_rss_kb.start)} kB before, ${f0(bl.worker_rss_kb.end)} kB after`
+		+ ` (RssAnon ${f0(bl.worker_anon_kb.start)} → ${f0(bl.worker_anon_kb.end)} kB).`, '');
 	if (fs.existsSync(path.join(opt.plots, 'backlog.png')))
 		out('![backlog: outbox size and queue over time](plots/backlog.png)', '');
 	summary.push(['Backlog drain', 'outbox shrinks without VACUUM FULL',
@@ -167,7 +205,7 @@ function sustainedSection() {
 	const decayOk = su.delivery_decay < 0.10;
 	out('## Sustained', '',
 		`pgbench (2 clients, \`-M prepared\`, throttled with \`-R ${su.target_rate}\`) INSERTs single messages rows for`,
-		`${f0(su.secs_writing)} s; each row's trigger queues one event and the worker delivers to soketi as they commit.`,
+		`${f0(Math.ceil(su.target_events / su.target_rate))} s; each row's trigger queues one event and the worker delivers to soketi as they commit.`,
 		`${f0(su.events)} events written (target ${f0(su.target_events)}; \`bench/run --full\` writes 10,000,000). Rates per ${su.bucket_s}-s bucket:`, '',
 		'| bucket | written events/s | delivered events/s |', '|---|---:|---:|');
 	for (const b of su.buckets)
@@ -192,6 +230,8 @@ function sustainedSection() {
 	summary.push(['Sustained worker RSS', 'flat ±10 %', `VmRSS ${f0(r.start)} → ${f0(r.end)} kB; RssAnon ${f0(a.start)} → ${f0(a.end)} kB`, met(flat)]);
 }
 
+captureExtraSection();
+const extra = md.splice(0);
 throughputSection();
 latencySection();
 backlogSection();
@@ -213,6 +253,6 @@ const head = [
 if (summary.length)
 	head.push('## Targets', '', '| benchmark | target | measured (median) | |', '|---|---|---|---|',
 		...summary.map((s) => `| ${s.join(' | ')} |`), '');
-const text = [...head, ...(capture ? [capture] : []), ...md, ...(notes ? [notes] : [])].join('\n');
+const text = [...head, ...(capture ? [capture] : []), ...extra, ...md, ...(notes ? [notes] : [])].join('\n');
 fs.writeFileSync(opt.results, text.replace(/\n{3,}/g, '\n\n'));
 process.stderr.write(`wrote ${opt.results}\n`);

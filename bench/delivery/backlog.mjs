@@ -33,6 +33,7 @@ export async function run({ events: n, rounds, settleSecs = 75, dataDir }) {
 		const tStart = now();
 		const before = await outboxBytes(pg);
 		const rss0 = rssKb(workerPid);
+		const anon0 = rssKb(workerPid, 'RssAnon');
 		let phase = 'idle';
 		let filled = { done: 0 };
 		let delivered0 = Number((await workerStatus(pg)).delivered);
@@ -128,6 +129,7 @@ export async function run({ events: n, rounds, settleSecs = 75, dataDir }) {
 		return {
 			events: n, rounds, retry_max: '5s', size_initial: before.total, rounds_: rounds_,
 			worker_rss_kb: { start: rss0, end: rssKb(workerPid) },
+			worker_anon_kb: { start: anon0, end: rssKb(workerPid, 'RssAnon') },
 			autovacuum_settings: (await pg.one("SELECT reloptions FROM pg_class WHERE oid = 'rtpush.outbox'::regclass")).reloptions,
 			naptime: (await pg.one('SHOW autovacuum_naptime')).autovacuum_naptime,
 		};

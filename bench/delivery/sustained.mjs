@@ -53,7 +53,8 @@ export async function run({ events: n, rate, dataDir }) {
 		bench.stdout.on('data', (d) => { out += d; });
 		const done = new Promise((resolve) => bench.once('exit', resolve));
 		let finished = false;
-		done.then(() => { finished = true; });
+		let tExit = null;
+		done.then(() => { finished = true; tExit = now(); });
 
 		const samples = [];
 		const seqSql = 'SELECT last_value, is_called FROM rtpush.outbox_id_seq';
@@ -75,7 +76,7 @@ export async function run({ events: n, rate, dataDir }) {
 		const code = await done;
 		if (code !== 0)
 			throw new Error(`pgbench failed (${code}): ${out.slice(-2000)}`);
-		const tWritten = (now() - t0) / 1000;
+		const tWritten = (tExit - t0) / 1000;
 		const written = seqOf(await pg.one(seqSql)) - written0;
 		// and the rest delivered
 		for (;;) {
@@ -86,7 +87,7 @@ export async function run({ events: n, rate, dataDir }) {
 				throw new Error(`not all delivered: ${JSON.stringify(s)}`);
 			await sleep(100);
 		}
-		const tDelivered = (now() - t0) / 1000;
+		const tDelivered = Math.max(tWritten, (now() - t0) / 1000);
 		const cpu = meter.stop();
 		await sleep(1000); // statistics catch up
 		await sample();
