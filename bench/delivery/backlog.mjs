@@ -24,8 +24,8 @@ const MB = (b) => Math.round(b / 1048576 * 10) / 10;
 
 export async function run({ events: n, rounds, settleSecs = 75, dataDir }) {
 	log(`backlog: ${n} events, ${rounds} rounds`);
-	const pg = await startBenchPostgres({ 'rtpush.retry_max': '5s' });
-	const soketi = await startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' });
+	const [pg, soketi] = await Promise.all([startBenchPostgres({ 'rtpush.retry_max': '5s' }),
+		startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' })]);
 	const timeline = [];
 	try {
 		await pg.set(soketi.rtpushSettings());

@@ -25,8 +25,8 @@ const now = () => performance.now();
 
 export async function run({ rates, secs, rounds, dataDir }) {
 	log(`latency: rates ${rates.join(', ')}/s, ${secs} s per run, ${rounds} rounds`);
-	const pg = await startBenchPostgres();
-	const soketi = await startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' });
+	const [pg, soketi] = await Promise.all([startBenchPostgres(),
+		startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' })]);
 	const writers = [];
 	let client;
 	try {

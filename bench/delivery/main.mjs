@@ -17,9 +17,9 @@ const { values: opt } = parseArgs({
 
 const MODES = {
 	quick: {
-		throughput: { events: 20000, rounds: 1, unbatchedEvents: 5000 },
+		throughput: { events: 20000, rounds: 1, unbatchedEvents: 5000, warm: 1000 },
 		latency: { rates: [100, 1000], secs: 2, rounds: 1 },
-		backlog: { events: 100000, rounds: 1, settleSecs: 10 },
+		backlog: { events: 100000, rounds: 1, settleSecs: 3 },
 		sustained: { events: 30000, rate: 3000 },
 	},
 	default: {

@@ -25,8 +25,8 @@ const MB = (b) => Math.round(b / 1048576 * 10) / 10;
 export async function run({ events: n, rate, dataDir }) {
 	const secs = Math.ceil(n / rate);
 	log(`sustained: ${n} events at ${rate}/s (${secs} s)`);
-	const pg = await startBenchPostgres();
-	const soketi = await startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' });
+	const [pg, soketi] = await Promise.all([startBenchPostgres(),
+		startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' })]);
 	let bench;
 	try {
 		await pg.set(soketi.rtpushSettings());

@@ -105,10 +105,10 @@ async function libraryPublish(pusher, events, concurrency, batch, soketi, pg, wo
 	return { secs, rate: events.length / secs, requests, req_rate: requests / secs, batch_fill: events.length / requests, cpu: meter.stop() };
 }
 
-export async function run({ events: n, rounds, concurrency = 8, unbatchedEvents, dataDir }) {
+export async function run({ events: n, rounds, concurrency = 8, unbatchedEvents, warm: warmEvents, dataDir }) {
 	log(`throughput: ${n} events, ${rounds} rounds, concurrency ${concurrency}`);
-	const pg = await startBenchPostgres({ 'rtpush.max_in_flight': String(concurrency), 'rtpush.batch_size': '10' });
-	const soketi = await startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' });
+	const [pg, soketi] = await Promise.all([startBenchPostgres({ 'rtpush.max_in_flight': String(concurrency), 'rtpush.batch_size': '10' }),
+		startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' })]);
 	const sink = await startSink();
 	try {
 		const workerPid = await pg.waitForWorker();
@@ -136,7 +136,7 @@ export async function run({ events: n, rounds, concurrency = 8, unbatchedEvents,
 			'rtpush-sink': (k, tr) => rtpushDrain(pg, k, targets.sink, workerPid, tr),
 		};
 		const names = Object.keys(variants);
-		const warm = Math.max(2000, Math.round(n / 10));
+		const warm = warmEvents ?? Math.max(2000, Math.round(n / 10));
 		log(`throughput: warm-up, ${warm} events per variant`);
 		for (const v of names.slice(1))
 			await variants[v](warm);
