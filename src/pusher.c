@@ -3,8 +3,8 @@
  *	  The Pusher Channels protocol in pure C: validation of channel, event
  *	  and socket names, HTTP API request signing, request bodies, response
  *	  classification (including Retry-After), subscription and user auth
- *	  signatures, webhook verification and the channel name patterns of the
- *	  authorization rules.
+ *	  signatures, webhook verification, the channel name patterns of the
+ *	  authorization rules and the syntax of capture's channel templates.
  *
  * Nothing here touches SQL, curl or ereport; failures come back as static
  * English reasons.  The file builds in the backend (postgres.h) and, with
@@ -38,33 +38,58 @@ channel_char(unsigned char c)
 		c == '@' || c == ',' || c == '.' || c == ';';
 }
 
-bool
-pusher_valid_channel(const char *name, size_t len, const char **why)
+/*
+ * Why a channel name is invalid: one list of reasons, spelled once, used both
+ * bare (pusher_valid_channel) and inside the template reason (the channel a
+ * template makes), so the two cannot drift apart.
+ */
+typedef enum ChannelFault
+{
+	CHANNEL_OK,
+	CHANNEL_EMPTY,
+	CHANNEL_TOO_LONG,
+	CHANNEL_HASH,
+	CHANNEL_BAD_CHAR
+} ChannelFault;
+
+#define CHANNEL_REASONS(before, after) { \
+	NULL, \
+	before "is empty" after, \
+	before "is longer than 164 characters" after, \
+	before "starts with '#', which is reserved" after, \
+	before "contains a character outside A-Z a-z 0-9 _ - = @ , . ;" after \
+}
+
+static const char *const channel_reasons[] = CHANNEL_REASONS("", "");
+static const char *const template_channel_reasons[] =
+CHANNEL_REASONS("The channel it makes ", ".");
+
+static ChannelFault
+channel_fault(const char *name, size_t len)
 {
 	if (name == NULL || len == 0)
-	{
-		*why = "is empty";
-		return false;
-	}
+		return CHANNEL_EMPTY;
 	if (len > PUSHER_MAX_CHANNEL_LEN)
-	{
-		*why = "is longer than 164 characters";
-		return false;
-	}
+		return CHANNEL_TOO_LONG;
 	if (name[0] == '#')
-	{
-		*why = "starts with '#', which is reserved";
-		return false;
-	}
+		return CHANNEL_HASH;
 	for (size_t i = 0; i < len; i++)
 	{
 		if (!channel_char((unsigned char) name[i]))
-		{
-			*why = "contains a character outside A-Z a-z 0-9 _ - = @ , . ;";
-			return false;
-		}
+			return CHANNEL_BAD_CHAR;
 	}
-	return true;
+	return CHANNEL_OK;
+}
+
+bool
+pusher_valid_channel(const char *name, size_t len, const char **why)
+{
+	ChannelFault f = channel_fault(name, len);
+
+	if (f == CHANNEL_OK)
+		return true;
+	*why = channel_reasons[f];
+	return false;
 }
 
 bool
@@ -973,4 +998,91 @@ pusher_match_pattern(const char *pattern, const char *channel,
 			capture(arg, cap_name[i], cap_namelen[i], cap_val[i], cap_vallen[i]);
 	}
 	return true;
+}
+
+/* ----------------------------------------------------------------
+ * channel templates
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * The channel a template makes when every placeholder is "0", kept only as
+ * far as validation needs: a name longer than PUSHER_MAX_CHANNEL_LEN is
+ * refused for its length alone, so the bytes after the first
+ * PUSHER_MAX_CHANNEL_LEN + 1 are counted but not stored.
+ */
+typedef struct TemplateSample
+{
+	char		buf[PUSHER_MAX_CHANNEL_LEN + 1];
+	size_t		len;
+} TemplateSample;
+
+static void
+sample_append(TemplateSample *sample, const char *s, size_t len)
+{
+	size_t		stored = Min(sample->len, sizeof(sample->buf));
+
+	memcpy(sample->buf + stored, s, Min(len, sizeof(sample->buf) - stored));
+	sample->len += len;
+}
+
+bool
+pusher_parse_template(const char *tmpl, pusher_template_cb cb, void *arg,
+					  const char **why)
+{
+	TemplateSample sample;
+	const char *p = tmpl;
+	ChannelFault f;
+
+	sample.len = 0;
+	while (*p)
+	{
+		const char *q = p;
+		bool		nested = false;
+
+		/* a literal run: up to the next brace */
+		while (*q && *q != '{' && *q != '}')
+			q++;
+		if (*q == '}')
+		{
+			*why = "A \"}\" has no matching \"{\".";
+			return false;
+		}
+		if (q != p)
+		{
+			if (cb)
+				cb(arg, false, p, q - p);
+			sample_append(&sample, p, q - p);
+			p = q;
+			continue;
+		}
+		/* a placeholder: p is at '{', find the first '}' after it */
+		for (q = p + 1; *q && *q != '}'; q++)
+			nested |= (*q == '{');
+		if (*q == '\0')
+		{
+			*why = "A \"{\" is not closed by \"}\".";
+			return false;
+		}
+		if (nested)
+		{
+			*why = "Placeholders cannot be nested.";
+			return false;
+		}
+		if (q == p + 1)
+		{
+			*why = "A placeholder \"{}\" names no column.";
+			return false;
+		}
+		if (cb)
+			cb(arg, true, p + 1, q - p - 1);
+		sample_append(&sample, "0", 1);
+		p = q + 1;
+	}
+	/* the literal parts must make a valid channel with any plain value */
+	f = channel_fault(sample.buf, Min(sample.len, sizeof(sample.buf)));
+	if (f == CHANNEL_OK)
+		return true;
+	*why = template_channel_reasons[f];
+	return false;
 }

@@ -2,8 +2,8 @@
  * pusher.h
  *	  The Pusher Channels protocol in pure C: limits and validation of
  *	  channel, event and socket names, request signing, request bodies,
- *	  response classification, subscription auth signatures and webhook
- *	  verification.
+ *	  response classification, subscription auth signatures, webhook
+ *	  verification, channel name patterns and channel templates.
  *
  * No SQL, no curl, no ereport: functions return results and, on failure, a
  * static English reason that callers turn into errors.  Only c.h,
@@ -143,5 +143,29 @@ typedef void (*pusher_capture_cb) (void *arg, const char *name, size_t namelen,
 extern bool pusher_valid_pattern(const char *pattern, const char **why);
 extern bool pusher_match_pattern(const char *pattern, const char *channel,
 								 pusher_capture_cb capture, void *arg);
+
+/*
+ * Channel templates (the trigger arguments of rtpush.broadcast): a channel
+ * name in which each "{name}" is a placeholder.  pusher_parse_template()
+ * scans 'tmpl' from left to right and calls cb (if not NULL) for each
+ * maximal literal run (placeholder false) and each placeholder name
+ * (placeholder true, without the braces), in order; s points into tmpl and
+ * is not NUL-terminated; len > 0.  Literals contain no brace; names are
+ * non-empty and contain no brace.
+ *
+ * Returns false with *why a static English sentence for: a "}" without an
+ * earlier "{", a "{" without a later "}", a "{" inside a placeholder, an
+ * empty "{}", and a template whose literal parts, with each placeholder
+ * replaced by "0", do not make a valid channel ("The channel it makes
+ * <pusher_valid_channel's reason>.").  The callbacks run as the scan goes:
+ * when it fails, cb has already been called for the parts before the fault
+ * (for every part when the made channel is invalid), so a caller that looks
+ * up names in cb reports an unknown name before a later syntax fault.  Pass
+ * cb = NULL to validate only.
+ */
+typedef void (*pusher_template_cb) (void *arg, bool placeholder,
+									const char *s, size_t len);
+extern bool pusher_parse_template(const char *tmpl, pusher_template_cb cb,
+								  void *arg, const char **why);
 
 #endif
