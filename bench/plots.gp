@@ -51,14 +51,19 @@ if (fexists(data.'/backlog.dat')) {
 }
 
 if (fexists(data.'/sustained.dat')) {
+	set size 1,1
+	set terminal pngcairo size 900,800 font ",10"
 	set output plots.'/sustained.png'
-	set multiplot layout 3,1 title 'Sustained: rates, outbox, worker memory'
+	set multiplot layout 3,1 title 'Sustained: events written and delivered continuously'
 	set xlabel ''
+	set title 'rates (5 s samples)'
 	set ylabel 'events/s'
 	plot data.'/sustained.dat' using 1:10 with lines lw 2 title 'delivered/s', \
 	     '' using 1:9 with lines dt 2 title 'written/s'
+	set title 'outbox size on disk and events queued'
 	set ylabel 'MB / events'
 	plot data.'/sustained.dat' using 1:5 with lines lw 2 title 'outbox MB', '' using 1:4 with lines title 'queued events'
+	set title 'delivery worker memory (/proc/<pid>/status)'
 	set xlabel 'seconds'
 	set ylabel 'MB'
 	plot data.'/sustained.dat' using 1:7 with lines lw 2 title 'worker VmRSS', '' using 1:8 with lines title 'worker RssAnon'
