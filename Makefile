@@ -2,7 +2,7 @@
 EXTENSION   = rtpush
 MODULE_big  = rtpush
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-DATA_built  = rtpush--0.1.sql
+DATA        = rtpush--0.1.sql
 PGFILEDESC  = "rtpush - Pusher Channels events from committed rows"
 
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -26,10 +26,6 @@ include $(PGXS)
 
 # PGXS tracks no header dependencies: rebuild everything when a header changes.
 $(OBJS): $(wildcard $(srcdir)/src/*.h)
-
-# The install script is built from one fragment per concern, in order.
-rtpush--0.1.sql: $(sort $(wildcard src/sql/*.sql))
-	cat $^ > $@
 
 # `make check` here means the preloaded temp-instance regression run.
 check: installcheck

@@ -1,4 +1,4 @@
--- The telemedicine catalogue (src/sql/40_telemedicine.sql) on the reference
+-- The telemedicine catalogue (section 40 of rtpush--0.1.sql) on the reference
 -- schema (examples/telemedicine/schema.sql): every row of the catalogue
 -- queues exactly the expected outbox rows (channels, event, data); writes
 -- outside the catalogue queue nothing; overrides attach it to differently

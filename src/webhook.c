@@ -2,7 +2,7 @@
  * webhook.c
  *	  rtpush.verify_webhook(): checks a Pusher webhook's X-Pusher-Key and
  *	  X-Pusher-Signature against rtpush.key and rtpush.secret in constant
- *	  time.  rtpush.handle_webhook() (src/sql/30_auth.sql) calls it before
+ *	  time.  rtpush.handle_webhook() (section 30 of rtpush--0.1.sql) calls it before
  *	  recording presence.
  *-------------------------------------------------------------------------
  */
