@@ -9,6 +9,20 @@
 
 \echo Use "CREATE EXTENSION rtpush" to load this file. \quit
 
+-- The worker serves one database: say so where events would wait forever.
+DO $$
+BEGIN
+    IF current_database() <> current_setting('rtpush.database_name') THEN
+        RAISE WARNING 'rtpush delivers events only from database "%"',
+                      current_setting('rtpush.database_name')
+            USING DETAIL = format('The extension is being created in database "%s"; events queued here stay in its outbox.',
+                                  current_database()),
+                  HINT = format('Set rtpush.database_name = ''%s'' and restart the server, or create the extension in "%s".',
+                                current_database(), current_setting('rtpush.database_name'));
+    END IF;
+END
+$$;
+
 -- Events waiting for delivery.  Writers only INSERT; the worker reads rows
 -- that became visible between two snapshots (by xid), and DELETEs them in
 -- batches once the endpoint accepted them.  Logged, so queued events survive

@@ -86,6 +86,9 @@ wake_worker(void)
 		return;
 	SpinLockAcquire(&rtpush_shared->mutex);
 	latch = rtpush_shared->worker_latch;
+	/* events queued in another database are not the worker's to deliver */
+	if (rtpush_shared->worker_dboid != MyDatabaseId)
+		latch = NULL;
 	SpinLockRelease(&rtpush_shared->mutex);
 	if (latch)
 	{

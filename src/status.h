@@ -21,6 +21,7 @@ typedef struct RtpushShared
 	Latch	   *worker_latch;
 	char		state[64];
 	bool		worker_connected;	/* connected to its database */
+	Oid			worker_dboid;	/* that database */
 	bool		db_dropped;		/* DROP DATABASE of it seen */
 	TimestampTz started_at;
 	TimestampTz last_error_at;

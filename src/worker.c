@@ -90,6 +90,7 @@ worker_exit(int code, Datum arg)
 	rtpush_shared->worker_pid = 0;
 	rtpush_shared->worker_latch = NULL;
 	rtpush_shared->worker_connected = false;
+	rtpush_shared->worker_dboid = InvalidOid;
 	strlcpy(rtpush_shared->state, "stopped", sizeof(rtpush_shared->state));
 	rtpush_shared->in_flight = 0;
 	SpinLockRelease(&rtpush_shared->mutex);
@@ -356,7 +357,10 @@ rtpush_worker_main(Datum arg)
 	if (got_sigterm)
 		proc_exit(1);
 	BackgroundWorkerInitializeConnection(rtpush_database_name, NULL, 0);
+	SpinLockAcquire(&rtpush_shared->mutex);
 	rtpush_shared->worker_connected = true;
+	rtpush_shared->worker_dboid = MyDatabaseId;
+	SpinLockRelease(&rtpush_shared->mutex);
 	pgstat_report_appname("rtpush delivery worker");
 	http_init();
 	delivery_init();
