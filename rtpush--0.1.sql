@@ -12,7 +12,9 @@
 -- The worker serves one database: say so where events would wait forever.
 DO $$
 BEGIN
-    IF current_database() <> current_setting('rtpush.database_name') THEN
+    -- (without rtpush preloaded the setting is unknown: the first C function
+    -- below then fails with rtpush's own error and hint)
+    IF current_database() <> current_setting('rtpush.database_name', true) THEN
         RAISE WARNING 'rtpush delivers events only from database "%"',
                       current_setting('rtpush.database_name')
             USING DETAIL = format('The extension is being created in database "%s"; events queued here stay in its outbox.',

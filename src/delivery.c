@@ -87,7 +87,6 @@ delivery_init(void)
 	ctl.hcxt = TopMemoryContext;
 	channels = hash_create("rtpush channels", 1024, &ctl,
 						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	memset(&outcomes, 0, sizeof(outcomes));
 }
 
 int
@@ -125,8 +124,12 @@ delivery_reset(void)
 
 	dlist_foreach_modify(iter, &held_list)
 		forget(dlist_container(Held, node, iter.cur));
+	delivery_outcomes_written();	/* drops them; the arrays are kept */
 	hash_destroy(channels);
 	inflight = 0;
+	nwaiting = 0;
+	paused_until = 0;
+	pauses = 0;
 	delivery_init();
 }
 

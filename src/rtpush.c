@@ -10,6 +10,7 @@
 #include "miscadmin.h"
 
 #include "dbguard.h"
+#include "redact.h"
 #include "settings.h"
 #include "status.h"
 #include "worker.h"
@@ -28,6 +29,7 @@ _PG_init(void)
 				 errhint("Add rtpush to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	rtpush_define_settings();
+	rtpush_redact_init();
 	rtpush_status_init();
 	rtpush_dbguard_init();
 

@@ -143,7 +143,6 @@ extension_ready(void)
 	{
 		http_abandon_all();
 		delivery_reset();
-		delivery_outcomes_written();
 		outbox_forget();
 		extension_oid = oid;
 	}

@@ -1,0 +1,111 @@
+/*-------------------------------------------------------------------------
+ * redact.c
+ *	  Keeps rtpush's secrets (rtpush.secret, rtpush.encryption_master_key)
+ *	  out of the server log.
+ *
+ * rtpush never prints them, but PostgreSQL itself would: the postmaster
+ * logs 'parameter "rtpush.secret" changed to "<value>"' on a reload, and
+ * log_statement or an error's STATEMENT line would show
+ * "ALTER SYSTEM SET rtpush.secret = '<value>'".  An emit_log_hook, set in
+ * every process, rewrites such messages before they are written: it drops
+ * the value from setting-change messages, replaces a statement naming a
+ * secret setting, hides the STATEMENT line of any message while such a
+ * statement runs, and masks the current secrets wherever they appear.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "tcop/tcopprot.h"
+#include "utils/elog.h"
+#include "utils/memutils.h"
+
+#include "redact.h"
+#include "settings.h"
+
+#define MIN_SECRET_LEN 4
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+static const char *const secret_settings[] = {
+	"rtpush.secret", "rtpush.encryption_master_key"
+};
+
+static bool
+names_secret_setting(const char *s)
+{
+	if (s == NULL)
+		return false;
+	for (int i = 0; i < lengthof(secret_settings); i++)
+		if (strstr(s, secret_settings[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* s with every occurrence of secret replaced by "********", or NULL */
+static char *
+mask(const char *s, const char *secret)
+{
+	StringInfoData buf;
+	size_t		len;
+	const char *hit;
+
+	if (s == NULL || secret == NULL || (len = strlen(secret)) < MIN_SECRET_LEN ||
+		(hit = strstr(s, secret)) == NULL)
+		return NULL;
+	initStringInfo(&buf);
+	do
+	{
+		appendBinaryStringInfo(&buf, s, hit - s);
+		appendStringInfoString(&buf, "********");
+		s = hit + len;
+	} while ((hit = strstr(s, secret)) != NULL);
+	appendStringInfoString(&buf, s);
+	return buf.data;
+}
+
+static void
+mask_field(char **field)
+{
+	for (int i = 0; i < lengthof(secret_settings); i++)
+	{
+		const char *secret = i == 0 ? rtpush_secret : rtpush_encryption_master_key;
+		char	   *masked = mask(*field, secret);
+
+		if (masked)
+			*field = masked;
+	}
+}
+
+static void
+redact_hook(ErrorData *edata)
+{
+	MemoryContext old = MemoryContextSwitchTo(ErrorContext);
+
+	if (edata->message && strncmp(edata->message, "parameter \"", 11) == 0 &&
+		names_secret_setting(edata->message) && strstr(edata->message, "changed to"))
+		edata->message = psprintf("parameter \"%s\" changed (value not logged)",
+								  strstr(edata->message, "encryption_master_key") ?
+								  "rtpush.encryption_master_key" : "rtpush.secret");
+	else if (edata->message && strncmp(edata->message, "statement: ", 11) == 0 &&
+			 names_secret_setting(edata->message))
+		edata->message = pstrdup("statement: <names an rtpush secret setting; not logged>");
+	if (names_secret_setting(debug_query_string))
+		edata->hide_stmt = true;
+	mask_field(&edata->message);
+	mask_field(&edata->detail);
+	mask_field(&edata->detail_log);
+	mask_field(&edata->hint);
+	mask_field(&edata->context);
+	mask_field(&edata->internalquery);
+	MemoryContextSwitchTo(old);
+
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+void
+rtpush_redact_init(void)
+{
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = redact_hook;
+}
