@@ -92,6 +92,14 @@ function captureExtraSection() {
 }
 
 // ---- throughput ----
+// CPU of the publisher per 1,000 events: the worker for rtpush, the driver
+// process (where the library runs) for the library
+function cpuPer(runs, lib) {
+	const xs = runs.map((x) => (lib ? x.cpu.driver_pct : x.cpu.worker_pct) / 100 * x.secs * 1000 / (x.rate * x.secs / 1000));
+	const s = [...xs].sort((a, b) => a - b);
+	return `${f0(s[s.length >> 1])} (${f0(s[0])}–${f0(s[s.length - 1])})`;
+}
+
 function throughputSection() {
 	if (!tp)
 		return;
@@ -107,8 +115,8 @@ function throughputSection() {
 		'`rtpush.status.delivered` grew by N and the outbox is empty; the library from its first request to its last answer.',
 		'CPU is % of one core over the run: the worker, the other PostgreSQL processes, the HTTP server (soketi or the sink),',
 		'the bench driver (where the library runs), and the whole machine (200 % = both cores, other users included).', '',
-		'| variant | median events/s | min–max | ratio to batched library (median, min–max of per-round ratios) | requests/s | batch fill | CPU worker / postgres / server / driver / machine |',
-		'|---|---:|---:|---:|---:|---:|---|');
+		'| variant | median events/s | min–max | ratio to batched library (median, min–max of per-round ratios) | requests/s | batch fill | CPU worker / postgres / server / driver / machine | publisher CPU ms per 1,000 events: worker / library process (min–max) |',
+		'|---|---:|---:|---:|---:|---:|---|---:|');
 	for (const v of Object.keys(names)) {
 		const r = tp.rates[v];
 		const runs = tp.runs[v];
@@ -118,10 +126,15 @@ function throughputSection() {
 		const c = (k) => Math.round(runs.map((x) => x.cpu[k]).sort((a, b) => a - b)[runs.length >> 1]);
 		out(`| ${names[v]} | ${f0(r.median)} | ${mm(r)} | ${f2(med)}× (${f2(sr[0])}–${f2(sr[sr.length - 1])}) |`
 			+ ` ${f0(runs.map((x) => x.req_rate).sort((a, b) => a - b)[runs.length >> 1])} | ${f1(runs[0].batch_fill)} |`
-			+ ` ${c('worker_pct')} / ${c('postgres_pct')} / ${c('server_pct')} / ${c('driver_pct')} / ${c('machine_pct')} % |`);
+			+ ` ${c('worker_pct')} / ${c('postgres_pct')} / ${c('server_pct')} / ${c('driver_pct')} / ${c('machine_pct')} % |`
+			+ ` ${cpuPer(runs, v.startsWith('lib'))} |`);
 	}
 	const ratio = tp.ratios['rtpush-soketi/lib-batched'];
 	out('', `Target rtpush ≥ 1.0× the batched library: ${f2(ratio.median)}× (rounds ${ratio.runs.map(f2).join(', ')}) — ${met(ratio.median >= 1.0)}.`,
+		...(tp.runs['rtpush-soketi'][0].worker_xacts !== undefined
+			? [`Worker transactions per drain of ${f0(tp.events)} events (≈, from pg_stat_database less the driver's own): `
+				+ `${['rtpush-soketi', 'rtpush-sink'].map((v) => `${v} ${tp.runs[v].map((x) => f0(x.worker_xacts)).join(' / ')}`).join('; ')}.`]
+			: []),
 		`Every run: ${Object.keys(names).map((v) => `${v} ${tp.runs[v].map((x) => f0(x.rate)).join(' / ')}`).join('; ')} events/s.`, '');
 	if (fs.existsSync(path.join(opt.plots, 'throughput-drain.png')))
 		out('![drain rate](plots/throughput-drain.png)', '');
