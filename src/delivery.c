@@ -54,7 +54,18 @@ struct Request
 	Held	   *items[PUSHER_MAX_BATCH];
 	int			n;
 	bool		alone;			/* one event to /events */
+	bool		started;		/* sent (else still being filled) */
 };
+
+/* one dispatch pass */
+typedef struct Dispatch
+{
+	int			slots;			/* requests that may still start */
+	Request   **open;			/* batches being filled */
+	int			nopen;
+	int			room;			/* open batches not yet full */
+	int			started;
+} Dispatch;
 
 typedef struct ChannelState
 {
@@ -268,12 +279,9 @@ prune_channels(void)
 	}
 }
 
-/*
- * May h go now?  'joining' is the batch it would join: a channel busy with
- * that same batch does not hold it back.
- */
+/* May h go now, in a request of its own? */
 static bool
-may_go(Held *h, Request *joining, TimestampTz now)
+may_go(Held *h, TimestampTz now)
 {
 	if (h->ev->not_before > now)
 		return false;
@@ -281,11 +289,7 @@ may_go(Held *h, Request *joining, TimestampTz now)
 	{
 		ChannelState *c = channel(h->ev->channels[i], false);
 
-		if (c == NULL)
-			continue;
-		if (c->blocked_pass == pass)
-			return false;
-		if (c->busy && !(joining && c->busy == joining))
+		if (c && (c->blocked_pass == pass || c->busy))
 			return false;
 	}
 	return true;
@@ -345,6 +349,7 @@ start(Request *req)
 	const char *why = NULL;
 
 	inflight++;
+	req->started = true;
 	if (req->n == 1)
 		req->alone = true;		/* a single event goes to /events */
 	initStringInfo(&body);
@@ -384,70 +389,100 @@ new_request(bool alone)
 	return req;
 }
 
+/*
+ * The batch a single-channel event may join in this pass: the open batch
+ * that already carries its channel (while it has room), else a new batch
+ * while slots remain, else the least filled open batch.  Spreading channels
+ * over batches lets requests run side by side even when few channels are
+ * busy: each request then waits only for its own channels.  NULL if the
+ * event cannot go now.
+ */
+static Request *
+batch_for(Held *h, Dispatch *d, TimestampTz now)
+{
+	ChannelState *c = channel(h->ev->channels[0], false);
+	Request    *best = NULL;
+
+	if (h->ev->not_before > now || (c && c->blocked_pass == pass))
+		return NULL;
+	if (c && c->busy)
+		return (!c->busy->started && c->busy->n < rtpush_batch_size) ? c->busy : NULL;
+	if (d->slots > 0)
+	{
+		best = new_request(false);
+		d->open[d->nopen++] = best;
+		d->slots--;
+		d->room++;
+		return best;
+	}
+	for (int i = 0; i < d->nopen; i++)
+		if (d->open[i]->n < rtpush_batch_size && (!best || d->open[i]->n < best->n))
+			best = d->open[i];
+	return best;
+}
+
+/* Starts an event that goes alone (several channels, or split from a batch). */
+static bool
+dispatch_alone(Held *h, Dispatch *d, TimestampTz now)
+{
+	Request    *req;
+
+	if (d->slots <= 0 || !may_go(h, now))
+		return false;
+	req = new_request(true);
+	join(req, h);
+	start(req);
+	d->slots--;
+	d->started++;
+	return true;
+}
+
 int
 delivery_dispatch(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	int			slots = rtpush_max_in_flight - inflight;
-	Request    *open = NULL;
-	int			started = 0;
+	Dispatch	d = {0};
 	int			scanned = 0;
 	dlist_mutable_iter iter;
 
 	if (!configured() || now < paused_until)
 		return 0;
 	pass++;
+	d.slots = rtpush_max_in_flight - inflight;
+	d.open = palloc(sizeof(Request *) * Max(d.slots, 1));
 	/* _modify: a request failing at once may forget events up to h */
 	dlist_foreach_modify(iter, &held_list)
 	{
 		Held	   *h = dlist_container(Held, node, iter.cur);
-		bool		alone = h->alone || h->ev->nchannels != 1;
+		Request    *req;
 
-		if ((slots <= 0 && open == NULL) || ++scanned > LOOKAHEAD)
+		if ((d.slots <= 0 && d.room == 0) || ++scanned > LOOKAHEAD)
 			break;
 		if (h->req != NULL)
 			continue;
-		if ((alone && slots <= 0) || !may_go(h, alone ? NULL : open, now))
+		if (h->alone || h->ev->nchannels != 1)
+		{
+			if (!dispatch_alone(h, &d, now))
+				block_channels(h);
+			continue;
+		}
+		if ((req = batch_for(h, &d, now)) == NULL)
 		{
 			block_channels(h);
 			continue;
 		}
-		if (alone)
-		{
-			Request    *req = new_request(true);
-
-			join(req, h);
-			start(req);
-			slots--;
-			started++;
-			continue;
-		}
-		if (open == NULL)
-		{
-			open = new_request(false);
-			slots--;
-		}
-		join(open, h);
-		if (open->n >= rtpush_batch_size)
-		{
-			start(open);
-			started++;
-			open = NULL;
-		}
+		join(req, h);
+		if (req->n == rtpush_batch_size)
+			d.room--;
 	}
-	if (open)
-	{
-		start(open);
-		started++;
-	}
+	for (int i = 0; i < d.nopen; i++)
+		start(d.open[i]);
+	d.started += d.nopen;
+	pfree(d.open);
 	prune_channels();
-	return started;
+	return d.started;
 }
 
-/*
- * Events that are due but held back wait for a request to finish (a socket
- * event); only retry times need a timer.
- */
 bool
 delivery_paused(void)
 {

@@ -50,6 +50,7 @@ static dlist_head active_list = DLIST_STATIC_INIT(active_list);
 static TrackedSocket sockets[MAX_SOCKETS];
 static int	nsockets = 0;
 static TimestampTz timer_deadline = 0;	/* 0: no timer */
+static char *default_cainfo = NULL;	/* libcurl's built-in CA bundle */
 
 static int
 socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -95,6 +96,16 @@ http_init(void)
 		elog(ERROR, "could not create a libcurl multi handle");
 	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	/* remember the built-in CA bundle: reused handles must get it back */
+	{
+		CURL	   *e = curl_easy_init();
+		char	   *path = NULL;
+
+		if (e && curl_easy_getinfo(e, CURLINFO_CAINFO, &path) == CURLE_OK && path)
+			default_cainfo = MemoryContextStrdup(TopMemoryContext, path);
+		if (e)
+			curl_easy_cleanup(e);
+	}
 	headers = curl_slist_append(NULL, "Content-Type: application/json");
 	headers = curl_slist_append(headers, "Expect:");
 }
@@ -193,7 +204,7 @@ setup_easy(Transfer *t, const char *url, size_t bodylen, const HttpOptions *opts
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_CAINFO,
-					 (opts->ca_file && opts->ca_file[0]) ? opts->ca_file : NULL);
+					 (opts->ca_file && opts->ca_file[0]) ? opts->ca_file : default_cainfo);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
