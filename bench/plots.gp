@@ -52,17 +52,32 @@ if (fexists(data.'/backlog.dat')) {
 
 if (fexists(data.'/sustained.dat')) {
 	set size 1,1
-	set terminal pngcairo size 900,800 font ",10"
+	set terminal pngcairo size 900,1000 font ",10"
 	set output plots.'/sustained.png'
-	set multiplot layout 3,1 title 'Sustained: events written and delivered continuously'
+	set multiplot layout 4,1 title 'Sustained: events written and delivered continuously'
 	set xlabel ''
 	set title 'rates (5 s samples)'
 	set ylabel 'events/s'
 	plot data.'/sustained.dat' using 1:10 with lines lw 2 title 'delivered/s', \
 	     '' using 1:9 with lines dt 2 title 'written/s'
 	set title 'outbox size on disk and events queued'
-	set ylabel 'MB / events'
-	plot data.'/sustained.dat' using 1:5 with lines lw 2 title 'outbox MB', '' using 1:4 with lines title 'queued events'
+	set ylabel 'MB'
+	set y2label 'events queued'
+	set y2tics
+	set ytics nomirror
+	plot data.'/sustained.dat' using 1:5 with lines lw 2 title 'outbox MB', '' using 1:4 axes x1y2 with lines title 'queued events (right)'
+	unset y2tics
+	unset y2label
+	set ytics mirror
+	set title 'delivery worker CPU and the outbox primary-key entries its fetches read'
+	set ylabel 'CPU % of a core'
+	set y2label 'pkey entries read/s'
+	set y2tics
+	set ytics nomirror
+	plot data.'/sustained.dat' using 1:11 with lines lw 2 title 'worker CPU %', '' using 1:12 axes x1y2 with lines title 'pkey entries read/s (right)'
+	unset y2tics
+	unset y2label
+	set ytics mirror
 	set title 'delivery worker memory (/proc/<pid>/status)'
 	set xlabel 'seconds'
 	set ylabel 'MB'

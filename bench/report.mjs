@@ -235,7 +235,13 @@ function sustainedSection() {
 		`| outbox size max / end | ${MB(su.outbox_bytes.max)} / ${MB(su.outbox_bytes.end)} | |`,
 		`| batch fill (delivered / requests) | ${f1(su.batch_fill)} | |`,
 		`| written → all delivered | ${f1(su.secs_writing)} s → ${f1(su.secs_to_delivered)} s | |`,
-		`| CPU worker / postgres / soketi / machine | ${su.cpu.worker_pct} / ${su.cpu.postgres_pct} / ${su.cpu.server_pct} / ${su.cpu.machine_pct} % | |`, '',
+		`| CPU worker / postgres / soketi / machine | ${su.cpu.worker_pct} / ${su.cpu.postgres_pct} / ${su.cpu.server_pct} / ${su.cpu.machine_pct} % | |`,
+		...(su.steady ? [
+			`| steady state (medians after the first bucket): queued / held by the worker | ${f0(su.steady.queued)} / ${f0(su.steady.held)} | |`,
+			`| steady state: worker CPU | ${f0(su.steady.worker_cpu_pct)} % | |`,
+			`| steady state: outbox primary-key entries read / index scans per second | ${f0(su.steady.pkey_tuples_read_per_s)} / ${f0(su.steady.pkey_scans_per_s)} | |`,
+			`| steady state: dead tuples in the outbox (pg_stat) | ${f0(su.steady.dead_tuples)} | |`] : []),
+		'',
 		'VmRSS counts the shared buffers the worker has touched (RssShmem); RssAnon is its private memory.', '');
 	if (fs.existsSync(path.join(opt.plots, 'sustained.png')))
 		out('![sustained: rates, outbox size, worker RSS](plots/sustained.png)', '');
@@ -261,8 +267,17 @@ const head = [
 	`Load average (1 min) at start / end: ${opt.load}. The machine is shared with other engineers' builds and tests, so`,
 	'absolute figures drift from run to run; rounds are interleaved and the ratios are per round.',
 	'Every benchmark starts its own PostgreSQL (fsync on, `synchronous_commit = off`, shared_buffers 256MB) and soketi.', '',
-	'See the README\'s "Benchmarks" section or `bench/run --help`. CI may run `bench/run --quick` as a smoke test, never as a timing gate.', '',
+	'See bench/README.md or `bench/run --help`. CI may run `bench/run --quick` as a smoke test, never as a timing gate.', '',
 ];
+// the single-row pgbench ratios of bench/capture/run's own section
+const cm = capture && /d\/b = ([\d.]+)\*\*.*?d\/c = ([\d.]+)\*\*/.exec(capture);
+if (cm)
+	summary.unshift(['Capture, single-row pgbench INSERT vs CTE floor / plpgsql (bench/capture/run)', '≥ 0.95× / ≥ 1.15×',
+		`${cm[1]}× / ${cm[2]}×`, Number(cm[1]) >= 0.95 && Number(cm[2]) >= 1.15 ? '**met**' : '**missed**']);
+const ran = [['capture_extra', cx], ['throughput', tp], ['latency', lat], ['backlog', bl], ['sustained', su]]
+	.filter(([, x]) => x?.ran_at).map(([k, x]) => `${k} ${x.ran_at}`);
+if (ran.length)
+	head.splice(3, 0, `Sections from \`--only\` runs keep the other benchmarks' figures from bench/data; each ran at: ${ran.join(', ')}.`);
 if (summary.length)
 	head.push('## Targets', '', '| benchmark | target | measured (median) | |', '|---|---|---|---|',
 		...summary.map((s) => `| ${s.join(' | ')} |`), '');

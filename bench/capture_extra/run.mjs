@@ -117,7 +117,7 @@ try {
 	await c.end();
 	const med = (xs) => summary(xs);
 	writeJson(path.join(opt.out, 'capture_extra.json'), {
-		secs: SECS, rounds: ROUNDS, rows: ROWS, loadavg: loadavg(),
+		secs: SECS, rounds: ROUNDS, rows: ROWS, loadavg: loadavg(), ran_at: `${new Date().toISOString().slice(0, 16)}Z`,
 		single: Object.fromEntries(Object.entries(single).map(([k, v]) => [k, med(v)])),
 		single_ratios: {
 			'rtpush/notify': med(single.rtpush.map((x, i) => x / single.notify[i])),

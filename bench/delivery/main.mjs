@@ -41,9 +41,11 @@ if (!cfg || !opt.out)
 	throw new Error('usage: main.mjs --mode quick|default|full --out DIR');
 for (const name of opt.only.split(',')) {
 	const t0 = Date.now();
+	const ranAt = `${new Date().toISOString().slice(0, 16)}Z (bench/run${opt.mode === 'default' ? '' : ` --${opt.mode}`})`;
 	const mod = await import(`./${name}.mjs`);
 	const res = await mod.run({ ...cfg[name], dataDir: opt.out });
 	res.elapsed_s = (Date.now() - t0) / 1000;
+	res.ran_at = ranAt;
 	writeJson(path.join(opt.out, `${name}.json`), res);
 	log(`${name} done in ${res.elapsed_s.toFixed(0)} s`);
 }

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { PGBIN } from '../../test/e2e/lib/pg.mjs';
 import {
-	startBenchPostgres, startSoketi, workerStatus, outboxBytes, cpuMeter, rssKb, loadavg, median,
+	startBenchPostgres, startSoketi, workerStatus, outboxBytes, cpuMeter, cpuSeconds, rssKb, loadavg, median,
 	sleep, performance, log, BODY,
 } from '../lib/common.mjs';
 
@@ -60,12 +60,23 @@ export async function run({ events: n, rate, dataDir }) {
 		const seqSql = 'SELECT last_value, is_called FROM rtpush.outbox_id_seq';
 		const seqOf = (r) => Number(r.last_value) - (r.is_called ? 0 : 1);
 		const written0 = seqOf(await pg.one(seqSql));
+		// index entries the worker's fetches read (pg_stat: flushed about once a second)
+		const idxSql = `SELECT idx_tup_read AS r, idx_scan AS n FROM pg_stat_all_indexes WHERE indexrelid = 'rtpush.outbox_pkey'::regclass`;
+		let prev = { t: now(), cpu: cpuSeconds(workerPid), idx: await pg.one(idxSql) };
 		const sample = async () => {
-			const [s, b, w] = await Promise.all([workerStatus(pg), outboxBytes(pg), pg.one(seqSql)]);
+			const [s, b, w, idx] = await Promise.all([workerStatus(pg), outboxBytes(pg), pg.one(seqSql), pg.one(idxSql)]);
+			const t = now();
+			const cpuNow = cpuSeconds(workerPid);
+			const dt = (t - prev.t) / 1000;
 			const delivered = Number(s.delivered) - Number(s0.delivered);
 			const written = seqOf(w) - written0;
-			samples.push({ t: (now() - t0) / 1000, delivered, written, queued: written - delivered,
-				total: b.total, heap: b.heap, rss: rssKb(workerPid), anon: rssKb(workerPid, 'RssAnon'), la: loadavg()[0] });
+			samples.push({ t: (t - t0) / 1000, delivered, written, queued: written - delivered,
+				total: b.total, heap: b.heap, dead: b.dead, held: Number(s.held),
+				rss: rssKb(workerPid), anon: rssKb(workerPid, 'RssAnon'), la: loadavg()[0],
+				worker_cpu: Math.round(100 * (cpuNow - prev.cpu) / dt),
+				idx_read_s: Math.round((Number(idx.r) - Number(prev.idx.r)) / dt),
+				idx_scans_s: Math.round((Number(idx.n) - Number(prev.idx.n)) / dt) });
+			prev = { t, cpu: cpuNow, idx };
 		};
 		let next = t0;
 		while (!finished) {
@@ -114,9 +125,11 @@ export async function run({ events: n, rate, dataDir }) {
 		if (dataDir) {
 			fs.mkdirSync(dataDir, { recursive: true });
 			const rate = (i, k) => (i === 0 ? samples[0][k] / samples[0].t : (samples[i][k] - samples[i - 1][k]) / (samples[i].t - samples[i - 1].t));
-			fs.writeFileSync(`${dataDir}/sustained.dat`, '# t_s written delivered queued total_MB heap_MB rss_MB anon_MB written/s delivered/s\n'
+			fs.writeFileSync(`${dataDir}/sustained.dat`, '# t_s written delivered queued total_MB heap_MB rss_MB anon_MB written/s delivered/s'
+				+ ' worker_cpu_% pkey_tuples_read/s pkey_scans/s held dead_tuples\n'
 				+ samples.map((s, i) => `${s.t.toFixed(1)} ${s.written} ${s.delivered} ${s.queued} ${MB(s.total)} ${MB(s.heap)}`
-					+ ` ${(s.rss / 1024).toFixed(1)} ${(s.anon / 1024).toFixed(1)} ${rate(i, 'written').toFixed(0)} ${rate(i, 'delivered').toFixed(0)}`).join('\n') + '\n');
+					+ ` ${(s.rss / 1024).toFixed(1)} ${(s.anon / 1024).toFixed(1)} ${rate(i, 'written').toFixed(0)} ${rate(i, 'delivered').toFixed(0)}`
+					+ ` ${s.worker_cpu} ${s.idx_read_s} ${s.idx_scans_s} ${s.held} ${s.dead}`).join('\n') + '\n');
 		}
 		const res = {
 			events: written, target_events: n, target_rate: rate, secs_writing: tWritten, secs_to_delivered: tDelivered,
@@ -132,12 +145,21 @@ export async function run({ events: n, rate, dataDir }) {
 			queued_max: Math.max(...samples.map((s) => s.queued)),
 			outbox_bytes: { max: Math.max(...samples.map((s) => s.total)), end: samples[samples.length - 1].total },
 			worker_latency_p50_ms: s1.latency_p50_ms, cpu,
+			// steady state (after the first bucket): what the worker's fetches cost
+			steady: (() => {
+				const st = samples.filter((s) => s.t > bucket && s.t <= secs);
+				const m = (k) => median(st.map((s) => s[k]));
+				return { queued: m('queued'), held: m('held'), worker_cpu_pct: m('worker_cpu'),
+					pkey_tuples_read_per_s: m('idx_read_s'), pkey_scans_per_s: m('idx_scans_s'), dead_tuples: m('dead'),
+					delivered_per_s: median(st.map((s, i) => (i ? (s.delivered - st[i - 1].delivered) / (s.t - st[i - 1].t) : NaN)).filter(Number.isFinite)) };
+			})(),
 			loadavg: median(samples.map((s) => s.la)),
 		};
 		res.batch_fill = res.delivered / res.requests;
 		log(`sustained: ${Math.round(res.pgbench_tps)} tps, delivery rates ${buckets.map((b) => Math.round(b.delivery_rate)).join(' ')},`
 			+ ` decay ${(100 * res.delivery_decay).toFixed(1)}%, rss ${rss0} / ${warm.rss} -> ${rss1} kB (anon ${anon0} / ${warm.anon} -> ${anon1}), queued max ${res.queued_max},`
-			+ ` outbox max ${MB(res.outbox_bytes.max)} MB, cpu worker ${cpu.worker_pct}% pg ${cpu.postgres_pct}% soketi ${cpu.server_pct}%`);
+			+ ` outbox max ${MB(res.outbox_bytes.max)} MB, cpu worker ${cpu.worker_pct}% pg ${cpu.postgres_pct}% soketi ${cpu.server_pct}%;`
+			+ ` steady ${JSON.stringify(res.steady)}`);
 		return res;
 	} finally {
 		if (bench && bench.exitCode === null)

@@ -41,16 +41,22 @@ async function prefill(pg, n) {
 	await sleep(300); // let the worker's wake-up fetch settle
 }
 
+const XACTS = 'SELECT xact_commit + xact_rollback AS x FROM pg_stat_database WHERE datname = current_database()';
+
 async function rtpushDrain(pg, n, target, workerPid, trace, onFilled) {
 	await prefill(pg, n);
 	if (onFilled)
 		await onFilled();
+	await sleep(1100); // statistics flushed
+	const x0 = Number((await pg.one(XACTS)).x);
+	let mine = 0; // this driver's own transactions in between
 	const s0 = await workerStatus(pg);
 	const meter = cpuMeter({ pg, workerPid, serverPid: target.pid });
 	// everything but app_id first: the worker may not start early
 	await configure(pg, { ...target.settings(), 'rtpush.app_id': '' });
 	await pg.reload({ pauseMs: 300 });
 	await configure(pg, { 'rtpush.app_id': target.appId });
+	mine += Object.keys(target.settings()).length + 3;
 	meter.restart();
 	const t0 = now();
 	await pg.query('SELECT pg_reload_conf()');
@@ -60,6 +66,7 @@ async function rtpushDrain(pg, n, target, workerPid, trace, onFilled) {
 	while (Number(s.delivered) - Number(s0.delivered) < n) {
 		await sleep(20);
 		s = await workerStatus(pg);
+		mine++;
 		const t = now();
 		const d = Number(s.delivered) - Number(s0.delivered);
 		if (trace && t - lastT >= 250) {
@@ -72,15 +79,18 @@ async function rtpushDrain(pg, n, target, workerPid, trace, onFilled) {
 		if (Number(s.failed) > Number(s0.failed) || Number(s.dead_lettered) > Number(s0.dead_lettered))
 			throw new Error(`delivery failures: ${JSON.stringify(s)}`);
 	}
-	await until('an empty outbox', async () => (await pg.one('SELECT NOT EXISTS (SELECT FROM rtpush.outbox) AS e')).e,
+	await until('an empty outbox', async () => { mine++; return (await pg.one('SELECT NOT EXISTS (SELECT FROM rtpush.outbox) AS e')).e; },
 		{ intervalMs: 5, timeoutMs: 60000 });
 	const secs = (now() - t0) / 1000;
 	const cpu = meter.stop();
+	await sleep(1100);
+	const xacts = Number((await pg.one(XACTS)).x) - x0 - mine - 1;
 	const reqs = Number(s.http_requests) - Number(s0.http_requests);
 	const delivered = Number(s.delivered) - Number(s0.delivered);
 	return {
 		secs, rate: n / secs, requests: reqs, req_rate: reqs / secs,
 		batch_fill: delivered / reqs, retried: Number(s.retried) - Number(s0.retried), cpu,
+		worker_xacts: xacts, worker_cpu_ms_per_1000: cpu.worker_pct / 100 * secs * 1000 / (n / 1000),
 	};
 }
 
@@ -156,7 +166,8 @@ export async function run({ events: n, rounds, concurrency = 8, unbatchedEvents,
 					traces[v] = trace;
 				log(`throughput round ${r + 1} ${v}: ${Math.round(res.rate)} events/s, ${Math.round(res.req_rate)} req/s,`
 					+ ` fill ${res.batch_fill.toFixed(2)}, cpu worker ${res.cpu.worker_pct}% pg ${res.cpu.postgres_pct}%`
-					+ ` server ${res.cpu.server_pct}% driver ${res.cpu.driver_pct}% machine ${res.cpu.machine_pct}%`);
+					+ ` server ${res.cpu.server_pct}% driver ${res.cpu.driver_pct}% machine ${res.cpu.machine_pct}%`
+					+ (res.worker_xacts !== undefined ? `; worker ≈${res.worker_xacts} transactions, ${res.worker_cpu_ms_per_1000.toFixed(0)} ms CPU per 1000 events` : ''));
 			}
 		}
 		if (dataDir) {
