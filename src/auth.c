@@ -210,8 +210,9 @@ check_socket_id(const char *sid)
 	if (!pusher_valid_socket_id(sid, strlen(sid), &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid socket id \"%s\"", sid),
-				 errdetail("%s", why ? why : "A socket id is two numbers joined by a dot, such as \"1234.5678\"."),
+				 errmsg("invalid socket id"),
+				 errdetail("Socket id \"%s\" %s.", sid,
+						   why ? why : "is not two numbers joined by a dot"),
 				 errhint("Pass the socket_id that pusher-js sent to the auth endpoint.")));
 }
 
@@ -223,8 +224,10 @@ check_channel(const char *channel)
 	if (!pusher_valid_channel(channel, strlen(channel), &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid channel name \"%s\"", channel),
-				 errdetail("%s", why ? why : "The name breaks Pusher's channel name rules.")));
+				 errmsg("invalid channel name"),
+				 errdetail("Channel \"%s\" %s.", channel,
+						   why ? why : "breaks Pusher's channel name rules"),
+				 errhint("Channel names are at most 164 characters of A-Z a-z 0-9 _ - = @ , . ; and do not start with \"#\".")));
 	if (!pusher_channel_is_private(channel) && !pusher_channel_is_presence(channel))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -268,15 +271,17 @@ presence_channel_data(const char *user_id, Jsonb *user_info)
 		if (!JB_ROOT_IS_OBJECT(user_info) || JB_ROOT_IS_SCALAR(user_info))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid presence data: user_info must be a JSON object")));
+					 errmsg("invalid presence data: user_info must be a JSON object"),
+					 errhint("Pass user_info as an object such as {\"name\": \"Dr. Rivera\"}, or NULL.")));
 		initStringInfo(&info);
 		rtpush_jsonb_compact(&info, user_info);
 		if (info.len > PUSHER_MAX_USER_INFO)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid presence data: user_info too large"),
-					 errdetail("user_info is %d bytes as JSON; Pusher allows at most %d.",
-							   info.len, PUSHER_MAX_USER_INFO)));
+					 errdetail("The user_info is %d bytes as JSON; Pusher allows at most %d.",
+							   info.len, PUSHER_MAX_USER_INFO),
+					 errhint("Keep user_info to what other members need to see, such as a display name.")));
 		appendStringInfoString(&buf, ",\"user_info\":");
 		appendBinaryStringInfo(&buf, info.data, info.len);
 	}
