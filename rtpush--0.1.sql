@@ -42,7 +42,8 @@ CREATE TABLE rtpush.outbox (
     attempts        integer     NOT NULL DEFAULT 0,
     next_attempt_at timestamptz,
     last_error      text,
-    CONSTRAINT outbox_pkey PRIMARY KEY (id)
+    -- the worker reads in (xid, id) order and deletes by it
+    CONSTRAINT outbox_pkey PRIMARY KEY (xid, id)
 ) WITH (fillfactor = 100,
         autovacuum_vacuum_scale_factor = 0,
         autovacuum_vacuum_threshold = 20000,
@@ -297,21 +298,23 @@ COMMENT ON VIEW rtpush.status IS
     'rtpush: delivery worker state, queue depth, totals and commit-to-2xx latency';
 
 -- The worker's read: rows whose transaction is visible in snapshot hi but
--- was not in lo (NULL: no lower bound), after id after_id, in id order.
--- STABLE and not STRICT, so it is inlined into the worker's query.
-CREATE FUNCTION rtpush.fetch_window(after_id bigint, hi pg_snapshot,
+-- was not in lo (NULL: no lower bound), after key (after_xid, after_id), in
+-- (xid, id) order.  The worker starts a window at lo's xmin: every row below
+-- it was visible in lo, so read before.  STABLE and not STRICT, so it is
+-- inlined into the worker's query and runs as a primary-key range scan.
+CREATE FUNCTION rtpush.fetch_window(after_xid xid8, after_id bigint, hi pg_snapshot,
                                     lo pg_snapshot, n integer)
 RETURNS SETOF rtpush.outbox
 LANGUAGE sql STABLE AS $$
     SELECT * FROM rtpush.outbox o
-    WHERE o.id > after_id
+    WHERE (o.xid, o.id) > (after_xid, after_id)
       AND pg_visible_in_snapshot(o.xid, hi)
       AND (lo IS NULL OR NOT pg_visible_in_snapshot(o.xid, lo))
-    ORDER BY o.id
+    ORDER BY o.xid, o.id
     LIMIT n
 $$;
 
-COMMENT ON FUNCTION rtpush.fetch_window(bigint, pg_snapshot, pg_snapshot, integer) IS
+COMMENT ON FUNCTION rtpush.fetch_window(xid8, bigint, pg_snapshot, pg_snapshot, integer) IS
     'rtpush: the delivery worker''s read of the outbox between two snapshots';
 
 CREATE FUNCTION rtpush.wake_worker() RETURNS void
@@ -344,7 +347,7 @@ COMMENT ON FUNCTION rtpush.redeliver(bigint[]) IS
     'rtpush: moves dead letters back to the outbox for another delivery';
 
 REVOKE ALL ON FUNCTION rtpush.worker_status(), rtpush.wake_worker(),
-    rtpush.fetch_window(bigint, pg_snapshot, pg_snapshot, integer),
+    rtpush.fetch_window(xid8, bigint, pg_snapshot, pg_snapshot, integer),
     rtpush.redeliver(bigint[]) FROM PUBLIC;
 REVOKE ALL ON rtpush.status FROM PUBLIC;
 GRANT SELECT ON rtpush.status TO pg_monitor;

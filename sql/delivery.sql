@@ -50,7 +50,7 @@ SELECT count(*) FROM rtpush.status;
 SELECT count(*) FROM rtpush.outbox;
 SELECT count(*) FROM rtpush.dead_letter;
 SELECT rtpush.redeliver();
-SELECT * FROM rtpush.fetch_window(0, pg_current_snapshot(), NULL, 1);
+SELECT * FROM rtpush.fetch_window('0', 0, pg_current_snapshot(), NULL, 1);
 RESET ROLE;
 SET ROLE rtpush_monitor;
 SELECT queued FROM rtpush.status;

@@ -158,10 +158,11 @@ grow(void *arr, int *cap, int need, Size elem)
 }
 
 static void
-add_deleted(int64 id)
+add_deleted(const OutboxEvent *ev)
 {
-	outcomes.deleted = grow(outcomes.deleted, &deleted_cap, outcomes.ndeleted + 1, sizeof(int64));
-	outcomes.deleted[outcomes.ndeleted++] = id;
+	outcomes.deleted = grow(outcomes.deleted, &deleted_cap, outcomes.ndeleted + 1, sizeof(OutboxKey));
+	outcomes.deleted[outcomes.ndeleted].xid = ev->xid;
+	outcomes.deleted[outcomes.ndeleted++].id = ev->id;
 }
 
 static char *
@@ -187,6 +188,7 @@ add_outcome(bool dead, const OutboxEvent *ev, int status, const char *response,
 		o = &outcomes.retries[outcomes.nretries++];
 	}
 	o->id = ev->id;
+	o->xid = ev->xid;
 	o->attempts = ev->attempts;
 	o->not_before = ev->not_before;
 	o->http_status = status;
@@ -554,7 +556,7 @@ delivered(Request *req, TimestampTz now)
 		Held	   *h = req->items[i];
 
 		lat[i] = (double) (now - h->ev->queued_at);
-		add_deleted(h->ev->id);
+		add_deleted(h->ev);
 		forget(h);
 	}
 	rtpush_status_delivered(req->n, lat);

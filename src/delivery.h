@@ -28,7 +28,7 @@ extern long delivery_next_due_ms(void);
 /* outcomes waiting to be written to the outbox */
 typedef struct DeliveryOutcomes
 {
-	int64	   *deleted;
+	OutboxKey  *deleted;
 	int			ndeleted;
 	OutboxOutcome *retries;
 	int			nretries;

@@ -23,19 +23,21 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/xid8.h"
 
 #include "outbox_drain.h"
 
 static char *window_lo = NULL;	/* lower snapshot; NULL: none (first window) */
 static char *window_hi = NULL;	/* upper snapshot; NULL: no window open */
+static uint64 window_last_xid = 0;	/* paging key within the window */
 static int64 window_last_id = 0;
 static SPIPlanPtr fetch_plan = NULL;
 static SPIPlanPtr snapshot_plan = NULL;
 static SPIPlanPtr delete_plan = NULL;
 
 static const char *FETCH_SQL =
-"SELECT id, channels, event, data::text, socket_id, attempts, queued_at, next_attempt_at "
-"FROM rtpush.fetch_window($1, $2::pg_snapshot, $3::pg_snapshot, $4)";
+"SELECT id, channels, event, data::text, socket_id, attempts, queued_at, next_attempt_at, xid "
+"FROM rtpush.fetch_window($1, $2, $3::pg_snapshot, $4::pg_snapshot, $5)";
 
 Oid
 outbox_extension_oid(void)
@@ -63,6 +65,7 @@ outbox_forget(void)
 	if (window_hi)
 		pfree(window_hi);
 	window_lo = window_hi = NULL;
+	window_last_xid = 0;
 	window_last_id = 0;
 	outbox_drop_plans();
 }
@@ -90,11 +93,11 @@ current_snapshot(void)
 static void
 prepare_fetch(void)
 {
-	Oid			types[4] = {INT8OID, TEXTOID, TEXTOID, INT4OID};
+	Oid			types[5] = {XID8OID, INT8OID, TEXTOID, TEXTOID, INT4OID};
 
 	if (fetch_plan)
 		return;
-	fetch_plan = SPI_prepare(FETCH_SQL, 4, types);
+	fetch_plan = SPI_prepare(FETCH_SQL, 5, types);
 	if (fetch_plan == NULL)
 		elog(ERROR, "could not prepare the outbox fetch: %s",
 			 SPI_result_code_string(SPI_result));
@@ -158,31 +161,46 @@ copy_row(HeapTuple tup, TupleDesc desc)
 	ev->not_before = DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull));
 	if (isnull)
 		ev->not_before = 0;
+	ev->xid = U64FromFullTransactionId(DatumGetFullTransactionId(SPI_getbinval(tup, desc, 9, &isnull)));
 	return ev;
 }
 
+/* xmin of a snapshot's text form "xmin:xmax:xip,..." */
+static uint64
+snapshot_xmin(const char *snap)
+{
+	return strtou64(snap, NULL, 10);
+}
+
 /*
- * Fetches up to max newly visible events, in id order, into events[].
- * *more is set when the current window may hold further rows.
+ * Fetches up to max newly visible events into events[], in (xid, id)
+ * order: per writing session that is the order written, since a session's
+ * later transaction has a later xid.  Paging by (xid, id) from the lower
+ * snapshot's xmin reads only rows that can be new: rows already read (held
+ * by the worker, not yet deleted) and the dead rows of delivered events lie
+ * below it, whatever the backlog.  *more is set when the window may hold
+ * further rows.
  */
 int
 outbox_fetch(OutboxEvent **events, int max, bool *more)
 {
-	Datum		args[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	uint64		n;
 
 	prepare_fetch();
 	if (window_hi == NULL)
 	{
 		window_hi = current_snapshot();
+		window_last_xid = window_lo ? snapshot_xmin(window_lo) : 0;
 		window_last_id = 0;
 	}
-	args[0] = Int64GetDatum(window_last_id);
-	args[1] = CStringGetTextDatum(window_hi);
-	args[2] = window_lo ? CStringGetTextDatum(window_lo) : (Datum) 0;
-	nulls[2] = window_lo ? ' ' : 'n';
-	args[3] = Int32GetDatum(max);
+	args[0] = FullTransactionIdGetDatum(FullTransactionIdFromU64(window_last_xid));
+	args[1] = Int64GetDatum(window_last_id);
+	args[2] = CStringGetTextDatum(window_hi);
+	args[3] = window_lo ? CStringGetTextDatum(window_lo) : (Datum) 0;
+	nulls[3] = window_lo ? ' ' : 'n';
+	args[4] = Int32GetDatum(max);
 
 	if (SPI_execute_plan(fetch_plan, args, nulls, true, max) != SPI_OK_SELECT)
 		elog(ERROR, "could not fetch from the outbox");
@@ -191,7 +209,10 @@ outbox_fetch(OutboxEvent **events, int max, bool *more)
 		events[i] = copy_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 
 	if (n > 0)
+	{
+		window_last_xid = events[n - 1]->xid;
 		window_last_id = events[n - 1]->id;
+	}
 	*more = (n == (uint64) max);
 	if (!*more)
 	{
@@ -214,29 +235,51 @@ int8_array(const int64 *v, int n)
 	return PointerGetDatum(construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-void
-outbox_delete(const int64 *ids, int n)
+static Datum
+xid8_array(const uint64 *v, int n)
 {
-	Oid			types[1] = {INT8ARRAYOID};
-	Datum		args[1];
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = FullTransactionIdGetDatum(FullTransactionIdFromU64(v[i]));
+	return PointerGetDatum(construct_array(d, n, XID8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* Deletes delivered events, by their key (xid, id). */
+void
+outbox_delete(const OutboxKey *keys, int n)
+{
+	Oid			types[2] = {XID8ARRAYOID, INT8ARRAYOID};
+	Datum		args[2];
+	uint64	   *xids;
+	int64	   *ids;
 
 	if (n == 0)
 		return;
 	if (delete_plan == NULL)
 	{
-		delete_plan = SPI_prepare("DELETE FROM rtpush.outbox WHERE id = ANY($1)", 1, types);
+		delete_plan = SPI_prepare("DELETE FROM rtpush.outbox o USING unnest($1, $2) AS d(xid, id) "
+								  "WHERE o.xid = d.xid AND o.id = d.id", 2, types);
 		if (delete_plan == NULL)
 			elog(ERROR, "could not prepare the outbox delete");
 		SPI_keepplan(delete_plan);
 	}
-	args[0] = int8_array(ids, n);
+	xids = palloc(sizeof(uint64) * n);
+	ids = palloc(sizeof(int64) * n);
+	for (int i = 0; i < n; i++)
+	{
+		xids[i] = keys[i].xid;
+		ids[i] = keys[i].id;
+	}
+	args[0] = xid8_array(xids, n);
+	args[1] = int8_array(ids, n);
 	if (SPI_execute_plan(delete_plan, args, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete delivered events from the outbox");
 }
 
 /* Builds the argument arrays shared by retry and dead letter. */
 static void
-outcome_arrays(const OutboxOutcome *o, int n, Datum *ids, Datum *attempts,
+outcome_arrays(const OutboxOutcome *o, int n, Datum *xids, Datum *ids, Datum *attempts,
 			   Datum *times, Datum *statuses, Datum *responses, Datum *reasons,
 			   bool *resp_nulls)
 {
@@ -246,12 +289,14 @@ outcome_arrays(const OutboxOutcome *o, int n, Datum *ids, Datum *attempts,
 			   *r = palloc(sizeof(Datum) * n),
 			   *why = palloc(sizeof(Datum) * n);
 	int64	   *idv = palloc(sizeof(int64) * n);
+	uint64	   *xidv = palloc(sizeof(uint64) * n);
 	int			dims[1] = {n};
 	int			lbs[1] = {1};
 
 	for (int i = 0; i < n; i++)
 	{
 		idv[i] = o[i].id;
+		xidv[i] = o[i].xid;
 		a[i] = Int32GetDatum(o[i].attempts);
 		t[i] = TimestampTzGetDatum(o[i].not_before);
 		s[i] = Int32GetDatum(o[i].http_status);
@@ -260,6 +305,7 @@ outcome_arrays(const OutboxOutcome *o, int n, Datum *ids, Datum *attempts,
 		why[i] = CStringGetTextDatum(o[i].reason ? o[i].reason : "");
 	}
 	*ids = int8_array(idv, n);
+	*xids = xid8_array(xidv, n);
 	*attempts = PointerGetDatum(construct_array(a, n, INT4OID, 4, true, TYPALIGN_INT));
 	*times = PointerGetDatum(construct_array(t, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	*statuses = PointerGetDatum(construct_array(s, n, INT4OID, 4, true, TYPALIGN_INT));
@@ -270,39 +316,39 @@ outcome_arrays(const OutboxOutcome *o, int n, Datum *ids, Datum *attempts,
 void
 outbox_retry(const OutboxOutcome *o, int n)
 {
-	Oid			types[4] = {INT8ARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID};
-	Datum		args[4],
+	Oid			types[5] = {INT8ARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID, XID8ARRAYOID};
+	Datum		args[5],
 				statuses,
 				responses;
 	bool	   *rn = palloc(sizeof(bool) * Max(n, 1));
 
 	if (n == 0)
 		return;
-	outcome_arrays(o, n, &args[0], &args[1], &args[2], &statuses, &responses, &args[3], rn);
+	outcome_arrays(o, n, &args[4], &args[0], &args[1], &args[2], &statuses, &responses, &args[3], rn);
 	if (SPI_execute_with_args(
 							  "UPDATE rtpush.outbox o SET attempts = x.attempts, "
 							  "next_attempt_at = x.next_at, last_error = x.err "
-							  "FROM unnest($1, $2, $3, $4) AS x(id, attempts, next_at, err) "
-							  "WHERE o.id = x.id",
-							  4, types, args, NULL, false, 0) != SPI_OK_UPDATE)
+							  "FROM unnest($1, $2, $3, $4, $5) AS x(id, attempts, next_at, err, xid) "
+							  "WHERE o.xid = x.xid AND o.id = x.id",
+							  5, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record retries in the outbox");
 }
 
 void
 outbox_dead_letter(const OutboxOutcome *o, int n)
 {
-	Oid			types[5] = {INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-	Datum		args[5],
+	Oid			types[6] = {INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, XID8ARRAYOID};
+	Datum		args[6],
 				times;
 	bool	   *rn = palloc(sizeof(bool) * Max(n, 1));
 
 	if (n == 0)
 		return;
-	outcome_arrays(o, n, &args[0], &args[1], &times, &args[2], &args[3], &args[4], rn);
+	outcome_arrays(o, n, &args[5], &args[0], &args[1], &times, &args[2], &args[3], &args[4], rn);
 	if (SPI_execute_with_args(
-							  "WITH x AS (SELECT * FROM unnest($1, $2, $3, $4, $5) "
-							  "    AS x(id, attempts, status, response, reason)), "
-							  "d AS (DELETE FROM rtpush.outbox o USING x WHERE o.id = x.id RETURNING o.*) "
+							  "WITH x AS (SELECT * FROM unnest($1, $2, $3, $4, $5, $6) "
+							  "    AS x(id, attempts, status, response, reason, xid)), "
+							  "d AS (DELETE FROM rtpush.outbox o USING x WHERE o.xid = x.xid AND o.id = x.id RETURNING o.*) "
 							  "INSERT INTO rtpush.dead_letter AS l (id, queued_at, channels, event, data, "
 							  "    socket_id, attempts, http_status, response, reason) "
 							  "SELECT d.id, d.queued_at, d.channels, d.event, d.data, d.socket_id, "
@@ -311,6 +357,6 @@ outbox_dead_letter(const OutboxOutcome *o, int n)
 							  "ON CONFLICT (id) DO UPDATE SET attempts = excluded.attempts, "
 							  "    http_status = excluded.http_status, response = excluded.response, "
 							  "    reason = excluded.reason, failed_at = now()",
-							  5, types, args, NULL, false, 0) != SPI_OK_INSERT)
+							  6, types, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not move events to the dead letter");
 }

@@ -13,6 +13,7 @@
 typedef struct OutboxEvent
 {
 	int64		id;
+	uint64		xid;			/* writing transaction; (xid, id) is the key */
 	int			nchannels;
 	char	  **channels;
 	char	   *event;
@@ -28,6 +29,7 @@ typedef struct OutboxEvent
 typedef struct OutboxOutcome
 {
 	int64		id;
+	uint64		xid;
 	int			attempts;
 	TimestampTz not_before;		/* retry */
 	int			http_status;	/* dead letter; 0 if none */
@@ -35,12 +37,19 @@ typedef struct OutboxOutcome
 	const char *reason;			/* retry: last error; dead letter: why */
 } OutboxOutcome;
 
+/* an event's key in the outbox */
+typedef struct OutboxKey
+{
+	uint64		xid;
+	int64		id;
+} OutboxKey;
+
 /* All of these run inside a transaction the caller started. */
 extern Oid	outbox_extension_oid(void);
 extern void outbox_forget(void);	/* after CREATE/DROP EXTENSION: start over */
 extern void outbox_drop_plans(void);	/* after an error: prepare again */
 extern int	outbox_fetch(OutboxEvent **events, int max, bool *more);
-extern void outbox_delete(const int64 *ids, int n);
+extern void outbox_delete(const OutboxKey *keys, int n);
 extern void outbox_retry(const OutboxOutcome *o, int n);
 extern void outbox_dead_letter(const OutboxOutcome *o, int n);
 
