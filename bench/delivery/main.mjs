@@ -4,7 +4,9 @@
 //   node bench/delivery/main.mjs --mode quick|default|full --out DIR [--only throughput,latency,...]
 
 import { parseArgs } from 'node:util';
+import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { writeJson, log } from '../lib/common.mjs';
 
 const { values: opt } = parseArgs({
@@ -36,6 +38,19 @@ const MODES = {
 	},
 };
 
+// which rtpush the clusters loaded: the installed library's time and the
+// tree's commit then (other engineers reinstall it while they work)
+function build() {
+	try {
+		const lib = execFileSync('pg_config', ['--pkglibdir']).toString().trim();
+		const m = fs.statSync(path.join(lib, 'rtpush.so')).mtime.toISOString().slice(0, 19);
+		const head = execFileSync('git', ['-C', new URL('../..', import.meta.url).pathname, 'rev-parse', '--short', 'HEAD']).toString().trim();
+		return `rtpush.so of ${m}Z, tree at ${head}`;
+	} catch {
+		return 'rtpush.so: unknown';
+	}
+}
+
 const cfg = MODES[opt.mode];
 if (!cfg || !opt.out)
 	throw new Error('usage: main.mjs --mode quick|default|full --out DIR');
@@ -45,7 +60,7 @@ for (const name of opt.only.split(',')) {
 	const mod = await import(`./${name}.mjs`);
 	const res = await mod.run({ ...cfg[name], dataDir: opt.out });
 	res.elapsed_s = (Date.now() - t0) / 1000;
-	res.ran_at = ranAt;
+	res.ran_at = `${ranAt}, ${build()}`;
 	writeJson(path.join(opt.out, `${name}.json`), res);
 	log(`${name} done in ${res.elapsed_s.toFixed(0)} s`);
 }
