@@ -45,7 +45,6 @@ PGDLLEXPORT void rtpush_worker_main(Datum arg);
 #define OUTCOME_BATCH 1000
 #define OUTCOME_DELAY_MS 10
 #define ERROR_PAUSE_MS 1000
-#define MIN_FETCH_GAP_US 1000
 
 static volatile sig_atomic_t got_sigterm = false;
 static Oid	extension_oid = InvalidOid;
@@ -53,7 +52,7 @@ static TimestampTz next_poll = 0;
 static bool fetch_more = true;
 static TimestampTz first_outcome_at = 0;
 static bool wake_pending = true;
-static TimestampTz last_fetch = 0;
+static bool recheck_extension = true;	/* look it up in the next transaction */
 static const char *reported_state = NULL;
 
 void
@@ -137,7 +136,16 @@ fetch_events(void)
 static bool
 extension_ready(void)
 {
-	Oid			oid = outbox_extension_oid();
+	Oid			oid;
+
+	/*
+	 * pg_extension has no syscache: look it up at start, at each poll and
+	 * after an error only (a dropped extension makes the fetch fail).
+	 */
+	if (!recheck_extension && OidIsValid(extension_oid))
+		return true;
+	recheck_extension = false;
+	oid = outbox_extension_oid();
 
 	if (oid != extension_oid)
 	{
@@ -188,6 +196,7 @@ run_transaction(bool fetch)
 				(errmsg("rtpush delivery worker: %s", edata->message)));
 		FreeErrorData(edata);
 		outbox_drop_plans();
+		recheck_extension = true;
 		ok = false;
 	}
 	PG_END_TRY();
@@ -287,20 +296,15 @@ loop_once(MemoryContext turn, bool *woken)
 	/* a wake is kept until a fetch has seen what woke us */
 	wake_pending |= *woken;
 	want_fetch = (wake_pending || poll_due || fetch_more) && room_to_fetch();
-	/* under a stream of commits, fetch at most every MIN_FETCH_GAP_MS */
-	if (want_fetch && !poll_due && !fetch_more &&
-		now < last_fetch + MIN_FETCH_GAP_US)
-		want_fetch = false;
 
 	if (poll_due)
 		next_poll = TimestampTzPlusMilliseconds(now, rtpush_poll_interval);
 	if (want_fetch || outcomes_due(now))
 	{
 		if (want_fetch)
-		{
 			wake_pending = false;
-			last_fetch = now;
-		}
+		if (poll_due)
+			recheck_extension = true;
 		if (!run_transaction(want_fetch))
 			next_poll = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_PAUSE_MS);
 		else if (!delivery_has_outcomes())
@@ -316,8 +320,6 @@ loop_once(MemoryContext turn, bool *woken)
 	timeout = wait_timeout();
 	if (fetch_more && room_to_fetch())
 		timeout = 0;			/* more rows in the window */
-	else if (wake_pending && room_to_fetch())
-		timeout = 1;			/* a deferred fetch */
 	else if (delivery_has_outcomes())
 		timeout = Min(timeout, OUTCOME_DELAY_MS);
 	*woken = http_wait(timeout, PG_WAIT_EXTENSION);
