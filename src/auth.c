@@ -152,50 +152,48 @@ rtpush_jsonb_compact(StringInfo out, Jsonb *jb)
 	}
 }
 
+/* pushes "key": v into the object being built */
 static void
-put_string(JsonbParseState **st, const char *key, const char *val)
+put_value(JsonbParseState **st, const char *key, JsonbValue *v)
 {
 	JsonbValue	k;
-	JsonbValue	v;
 
 	k.type = jbvString;
 	k.val.string.val = (char *) key;
 	k.val.string.len = strlen(key);
 	pushJsonbValue(st, WJB_KEY, &k);
+	pushJsonbValue(st, WJB_VALUE, v);
+}
+
+static void
+put_string(JsonbParseState **st, const char *key, const char *val)
+{
+	JsonbValue	v;
+
 	v.type = jbvString;
 	v.val.string.val = (char *) val;
 	v.val.string.len = strlen(val);
-	pushJsonbValue(st, WJB_VALUE, &v);
+	put_value(st, key, &v);
 }
 
 static void
 put_bool(JsonbParseState **st, const char *key, bool val)
 {
-	JsonbValue	k;
 	JsonbValue	v;
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
 	v.type = jbvBool;
 	v.val.boolean = val;
-	pushJsonbValue(st, WJB_VALUE, &v);
+	put_value(st, key, &v);
 }
 
 static void
 put_int(JsonbParseState **st, const char *key, int64 val)
 {
-	JsonbValue	k;
 	JsonbValue	v;
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
 	v.type = jbvNumeric;
 	v.val.numeric = int64_to_numeric(val);
-	pushJsonbValue(st, WJB_VALUE, &v);
+	put_value(st, key, &v);
 }
 
 /* ---------------------------------------------------------------- */
