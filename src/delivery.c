@@ -41,10 +41,13 @@
 
 typedef struct Request Request;
 
+typedef struct ChannelState ChannelState;
+
 typedef struct Held
 {
 	dlist_node	node;
 	OutboxEvent *ev;
+	ChannelState **cs;			/* the state of each of its channels */
 	Request    *req;			/* in flight with this request, or NULL */
 	bool		alone;			/* send in a request of its own */
 } Held;
@@ -67,12 +70,15 @@ typedef struct Dispatch
 	int			started;
 } Dispatch;
 
-typedef struct ChannelState
+struct ChannelState
 {
 	char		name[PUSHER_MAX_CHANNEL_LEN + 1];	/* hash key */
 	Request    *busy;			/* request in flight carrying it */
 	uint64		blocked_pass;	/* pass in which an earlier event waits */
-} ChannelState;
+	int			refs;			/* held events on it (they point here) */
+};
+
+static ChannelState *channel(const char *name, bool create);
 
 static dlist_head held_list = DLIST_STATIC_INIT(held_list);
 static int	nheld = 0;
@@ -112,6 +118,13 @@ delivery_add(OutboxEvent *ev)
 	Held	   *h = MemoryContextAllocZero(TopMemoryContext, sizeof(Held));
 
 	h->ev = ev;
+	/* resolve the channels once: a dispatch pass then only follows pointers */
+	h->cs = MemoryContextAlloc(TopMemoryContext, sizeof(ChannelState *) * Max(ev->nchannels, 1));
+	for (int i = 0; i < ev->nchannels; i++)
+	{
+		h->cs[i] = channel(ev->channels[i], true);
+		h->cs[i]->refs++;
+	}
 	if (ev->not_before != 0)
 		nwaiting++;				/* a retry time recorded before a restart */
 	dlist_push_tail(&held_list, &h->node);
@@ -123,6 +136,9 @@ forget(Held *h)
 {
 	dlist_delete(&h->node);
 	nheld--;
+	for (int i = 0; i < h->ev->nchannels; i++)
+		h->cs[i]->refs--;
+	pfree(h->cs);
 	pfree(h->ev);
 	pfree(h);
 }
@@ -241,6 +257,7 @@ channel(const char *name, bool create)
 	{
 		c->busy = NULL;
 		c->blocked_pass = 0;
+		c->refs = 0;
 	}
 	return c;
 }
@@ -249,22 +266,18 @@ static void
 block_channels(Held *h)
 {
 	for (int i = 0; i < h->ev->nchannels; i++)
-		channel(h->ev->channels[i], true)->blocked_pass = pass;
+		h->cs[i]->blocked_pass = pass;
 }
 
 static void
 release_channels(Held *h, Request *req)
 {
 	for (int i = 0; i < h->ev->nchannels; i++)
-	{
-		ChannelState *c = channel(h->ev->channels[i], false);
-
-		if (c && c->busy == req)
-			c->busy = NULL;
-	}
+		if (h->cs[i]->busy == req)
+			h->cs[i]->busy = NULL;
 }
 
-/* Forgets channels that are neither busy nor blocked in this pass. */
+/* Forgets channels no request and no held event refers to. */
 static void
 prune_channels(void)
 {
@@ -276,7 +289,7 @@ prune_channels(void)
 	hash_seq_init(&seq, channels);
 	while ((c = hash_seq_search(&seq)) != NULL)
 	{
-		if (c->busy == NULL)
+		if (c->busy == NULL && c->refs == 0)
 			hash_search(channels, c->name, HASH_REMOVE, NULL);
 	}
 }
@@ -288,12 +301,8 @@ may_go(Held *h, TimestampTz now)
 	if (h->ev->not_before > now)
 		return false;
 	for (int i = 0; i < h->ev->nchannels; i++)
-	{
-		ChannelState *c = channel(h->ev->channels[i], false);
-
-		if (c && (c->blocked_pass == pass || c->busy))
+		if (h->cs[i]->blocked_pass == pass || h->cs[i]->busy)
 			return false;
-	}
 	return true;
 }
 
@@ -303,7 +312,7 @@ join(Request *req, Held *h)
 	req->items[req->n++] = h;
 	h->req = req;
 	for (int i = 0; i < h->ev->nchannels; i++)
-		channel(h->ev->channels[i], true)->busy = req;
+		h->cs[i]->busy = req;
 }
 
 /* ---- requests ---- */
@@ -402,12 +411,12 @@ new_request(bool alone)
 static Request *
 batch_for(Held *h, Dispatch *d, TimestampTz now)
 {
-	ChannelState *c = channel(h->ev->channels[0], false);
+	ChannelState *c = h->cs[0];
 	Request    *best = NULL;
 
-	if (h->ev->not_before > now || (c && c->blocked_pass == pass))
+	if (h->ev->not_before > now || c->blocked_pass == pass)
 		return NULL;
-	if (c && c->busy)
+	if (c->busy)
 		return (!c->busy->started && c->busy->n < rtpush_batch_size) ? c->busy : NULL;
 	if (d->slots > 0)
 	{

@@ -97,7 +97,8 @@ prepare_fetch(void)
 
 	if (fetch_plan)
 		return;
-	fetch_plan = SPI_prepare(FETCH_SQL, 5, types);
+	/* a generic plan: replanning the inlined function at every wake costs more than the read */
+	fetch_plan = SPI_prepare_cursor(FETCH_SQL, 5, types, CURSOR_OPT_GENERIC_PLAN);
 	if (fetch_plan == NULL)
 		elog(ERROR, "could not prepare the outbox fetch: %s",
 			 SPI_result_code_string(SPI_result));
@@ -258,8 +259,9 @@ outbox_delete(const OutboxKey *keys, int n)
 		return;
 	if (delete_plan == NULL)
 	{
-		delete_plan = SPI_prepare("DELETE FROM rtpush.outbox o USING unnest($1, $2) AS d(xid, id) "
-								  "WHERE o.xid = d.xid AND o.id = d.id", 2, types);
+		delete_plan = SPI_prepare_cursor("DELETE FROM rtpush.outbox o USING unnest($1, $2) AS d(xid, id) "
+										 "WHERE o.xid = d.xid AND o.id = d.id", 2, types,
+										 CURSOR_OPT_GENERIC_PLAN);
 		if (delete_plan == NULL)
 			elog(ERROR, "could not prepare the outbox delete");
 		SPI_keepplan(delete_plan);

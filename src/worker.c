@@ -43,7 +43,7 @@ PGDLLEXPORT void rtpush_worker_main(Datum arg);
 #define FETCH_PAGE 1000
 #define MAX_HELD 10000
 #define OUTCOME_BATCH 1000
-#define OUTCOME_DELAY_MS 10
+#define OUTCOME_DELAY_MS 20
 #define ERROR_PAUSE_MS 1000
 
 static volatile sig_atomic_t got_sigterm = false;
@@ -267,9 +267,10 @@ room_to_fetch(void)
 }
 
 /*
- * Outcomes are written in batches: at once when nothing is in flight or a
- * retry or dead letter is among them, else after OUTCOME_BATCH deletions or
- * OUTCOME_DELAY_MS.  What a crash loses of them is delivered again.
+ * Outcomes are written in batches: at once when a retry or dead letter is
+ * among them, else after OUTCOME_BATCH deletions or OUTCOME_DELAY_MS, or
+ * with the next fetch, whichever comes first.  What a crash loses of them
+ * is delivered again.
  */
 static bool
 outcomes_due(TimestampTz now)
@@ -280,8 +281,7 @@ outcomes_due(TimestampTz now)
 		return false;
 	if (first_outcome_at == 0)
 		first_outcome_at = now;
-	return http_active() == 0 || o->nretries > 0 || o->ndead > 0 ||
-		o->ndeleted >= OUTCOME_BATCH ||
+	return o->nretries > 0 || o->ndead > 0 || o->ndeleted >= OUTCOME_BATCH ||
 		now >= TimestampTzPlusMilliseconds(first_outcome_at, OUTCOME_DELAY_MS);
 }
 
@@ -363,6 +363,12 @@ rtpush_worker_main(Datum arg)
 	rtpush_shared->worker_dboid = MyDatabaseId;
 	SpinLockRelease(&rtpush_shared->mutex);
 	pgstat_report_appname("rtpush delivery worker");
+	/*
+	 * Every query of the worker is a key range or key lookup on the outbox;
+	 * its plans are generic and made once, possibly while the outbox is
+	 * empty: keep them on the primary key whatever the table's size then.
+	 */
+	SetConfigOption("enable_seqscan", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	http_init();
 	delivery_init();
 	turn = AllocSetContextCreate(TopMemoryContext, "rtpush worker turn",
