@@ -109,3 +109,35 @@ SELECT channels, event, data FROM rtpush.outbox WHERE event = 'appointment-updat
 ROLLBACK;
 -- DROP TABLE takes its triggers along
 DROP TABLE appointments;
+
+-- the outbox under DDL.  Event ids: a nextval() that returns v reserves
+-- (v - INCREMENT, v] for this backend (64 as installed); ALTER SEQUENCE drops
+-- the block, and INCREMENT BY 1 makes one sequence access per event, above
+-- every id handed out before.
+ALTER SEQUENCE rtpush.outbox_id_seq INCREMENT BY 1000;
+BEGIN;
+SELECT rtpush.send('c', 'ids-a', '{}') AS a \gset
+SELECT rtpush.send('c', 'ids-b', '{}') AS b \gset
+SELECT :b - :a AS step, last_value - :a AS to_block_top FROM rtpush.outbox_id_seq;
+ROLLBACK;
+ALTER SEQUENCE rtpush.outbox_id_seq INCREMENT BY 1;
+BEGIN;
+SELECT rtpush.send('c', 'ids-c', '{}') AS c \gset
+SELECT rtpush.send('c', 'ids-d', '{}') AS d \gset
+SELECT :d - :c AS step, :c - :a AS above_block, last_value = :d AS nextval_each FROM rtpush.outbox_id_seq;
+ROLLBACK;
+ALTER SEQUENCE rtpush.outbox_id_seq INCREMENT BY 64;
+-- an index created on the outbox after this backend queued events is kept
+-- up to date from the next event on; a dropped one is forgotten
+BEGIN;
+SELECT rtpush.send('c', 'before-index', '{}') > 0 AS queued;
+CREATE INDEX outbox_event_test ON rtpush.outbox (event);
+SELECT rtpush.send('c', 'after-index', '{}') > 0 AS queued;
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT event FROM rtpush.outbox WHERE event IN ('before-index', 'after-index');
+SELECT event FROM rtpush.outbox WHERE event IN ('before-index', 'after-index') ORDER BY event;
+DROP INDEX rtpush.outbox_event_test;
+SELECT rtpush.send('c', 'after-drop', '{}') > 0 AS queued;
+SELECT count(*) AS queued_in_xact FROM rtpush.outbox WHERE event IN ('before-index', 'after-index', 'after-drop');
+ROLLBACK;

@@ -97,6 +97,7 @@ typedef struct Segment
 	const char *literal;		/* literal text, or NULL for a column */
 	int			len;
 	AttrNumber	attnum;
+	Oid			basetype;		/* of the column, for append_int() */
 	FmgrInfo	out;
 } Segment;
 
@@ -211,6 +212,7 @@ template_part(void *arg, bool placeholder, const char *s, size_t len)
 	}
 	seg->literal = NULL;
 	seg->attnum = find_column(tp->desc, s, (int) len, tp->relname, tp->context);
+	seg->basetype = getBaseType(TupleDescAttr(tp->desc, seg->attnum - 1)->atttypid);
 	output_fn(TupleDescAttr(tp->desc, seg->attnum - 1)->atttypid, &seg->out);
 	appendStringInfo(&tp->cols, "%s\"%.*s\"", tp->cols.len ? ", " : "",
 					 (int) len, s);
@@ -547,6 +549,40 @@ capture_get(Relation rel, Trigger *tg)
 
 /* ---- building an event from a row ---- */
 
+/*
+ * Appends an integer in decimal, as int2out/int4out/int8out write it, without
+ * a call through fmgr and a palloc'd string (the common key columns of
+ * templates and payloads).  False for other types.
+ */
+static bool
+append_int(StringInfo buf, Oid basetype, Datum v)
+{
+	int64		i;
+
+	switch (basetype)
+	{
+		case INT2OID:
+			i = DatumGetInt16(v);
+			break;
+		case INT4OID:
+			i = DatumGetInt32(v);
+			break;
+		case INT8OID:
+			i = DatumGetInt64(v);
+			break;
+		default:
+			return false;
+	}
+	enlargeStringInfo(buf, MAXINT8LEN + 1);
+#if PG_VERSION_NUM >= 140000
+	buf->len += pg_lltoa(i, buf->data + buf->len);
+#else
+	pg_lltoa(i, buf->data + buf->len);
+	buf->len += strlen(buf->data + buf->len);
+#endif
+	return true;
+}
+
 static void
 append_json_value(StringInfo buf, OutCol *c, Datum v)
 {
@@ -556,6 +592,8 @@ append_json_value(StringInfo buf, OutCol *c, Datum v)
 	switch (c->kind)
 	{
 		case JK_NUMBER:
+			if (append_int(buf, c->basetype, v))
+				break;
 			s = OutputFunctionCall(&c->fn, v);
 			if (IsValidJsonNumber(s, strlen(s)))
 				appendStringInfoString(buf, s);
@@ -658,7 +696,7 @@ expand_channels(Capture *cap, TupleTableSlot *row, const char **channels)
 			v = slot_getattr(row, sg->attnum, &isnull);
 			if (isnull)
 				dropped = true;
-			else
+			else if (!append_int(&buf, sg->basetype, v))
 				appendStringInfoString(&buf, OutputFunctionCall(&sg->out, v));
 		}
 		if (dropped)

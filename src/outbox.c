@@ -5,8 +5,9 @@
  *
  * Rows are inserted directly through the table AM and index AM: no SPI, no
  * planner, no executor.  The column defaults of 00_schema.sql are computed
- * here: id from rtpush.outbox_id_seq, xid = the top-level transaction id,
- * queued_at = clock time.  The primary key is enforced by inserting into
+ * here: id from this backend's block of rtpush.outbox_id_seq (see
+ * id_next below), xid = the top-level transaction id, queued_at = clock
+ * time.  The primary key is enforced by inserting into
  * every ready index with UNIQUE_CHECK_YES for unique ones.
  *
  * No ACL check is made on the outbox: PUBLIC has no rights on it, and the
@@ -14,9 +15,12 @@
  * a trigger with rtpush.broadcast()), which the install script does not
  * grant to PUBLIC.
  *
- * The outbox's and sequence's OIDs and the outbox's attribute numbers are
- * cached per backend and forgotten on any relcache invalidation of either
- * relation (ALTER TABLE, DROP EXTENSION) or of the whole cache.
+ * The outbox's and sequence's OIDs, attribute numbers, indexes (with their
+ * IndexInfo) and a tuple slot are cached per
+ * backend and rebuilt after any relcache invalidation of either relation
+ * (ALTER TABLE, CREATE INDEX, ALTER SEQUENCE, DROP EXTENSION) or of the whole
+ * cache: a queued event costs a heap insert, one index insert per index,
+ * and no catalog lookup.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -27,7 +31,9 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_sequence.h"
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "commands/sequence.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -38,7 +44,9 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
@@ -66,10 +74,6 @@ static const char *const col_names[NCOLS] = {
 	"id", "xid", "queued_at", "channels", "event", "data", "socket_id", "attempts"
 };
 
-static Oid	outbox_relid = InvalidOid;
-static Oid	outbox_seqid = InvalidOid;
-static AttrNumber col_attnum[NCOLS];
-static bool callback_registered = false;
 
 /* ---- checks ---- */
 
@@ -177,13 +181,58 @@ check_master_key(const char *channel)
 
 /* ---- the outbox relation ---- */
 
+typedef struct OutboxIndex
+{
+	Oid			oid;
+	IndexInfo  *info;
+} OutboxIndex;
+
+/*
+ * What this backend knows of the outbox: built the first time an event is
+ * queued, marked stale by a relcache invalidation of the outbox or of its
+ * sequence (ALTER TABLE, CREATE INDEX, ALTER SEQUENCE, DROP EXTENSION, or a
+ * reset of the whole cache), and rebuilt by the next enqueue after it has
+ * locked the outbox.  Stale memory is freed only by that rebuild, never in
+ * the callback, so an insertion in progress keeps what it uses.
+ */
+static struct
+{
+	bool		valid;
+	Oid			relid;
+	Oid			seqid;
+	MemoryContext cxt;
+	AttrNumber	attnum[NCOLS];
+	TupleTableSlot *slot;		/* over a copy of the outbox's descriptor */
+	int			nindexes;
+	OutboxIndex *indexes;		/* the indexes ready for inserts */
+}			outbox;
+
+static uint64 outbox_inval_count = 0;
+static bool callback_registered = false;
+
+/*
+ * This backend's block of event ids, [id_next, id_last].  rtpush.outbox_id_seq
+ * counts in steps of its INCREMENT (64 as installed).  A nextval() that
+ * returns v went from v - INCREMENT to v, so no caller ever gets the values
+ * between: this backend takes (v - INCREMENT, v] and hands them out one by
+ * one, v last.  Rows written by hand with the column default get v and waste
+ * the rest.  Ids are unique (as long as nobody moves the sequence back with
+ * setval or RESTART), increase within a backend, so within a transaction,
+ * and are neither dense nor in commit order.
+ */
+static int64 id_next = 1;
+static int64 id_last = 0;
+
 static void
 outbox_forget(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == outbox_relid || relid == outbox_seqid)
+	if (relid == InvalidOid || relid == outbox.relid || relid == outbox.seqid)
 	{
-		outbox_relid = InvalidOid;
-		outbox_seqid = InvalidOid;
+		outbox.valid = false;
+		outbox_inval_count++;
+		/* ALTER SEQUENCE ... RESTART wants new ids from now on */
+		id_next = 1;
+		id_last = 0;
 	}
 }
 
@@ -197,14 +246,15 @@ outbox_lookup(void)
 		CacheRegisterRelcacheCallback(outbox_forget, (Datum) 0);
 		callback_registered = true;
 	}
+	outbox.relid = outbox.seqid = InvalidOid;
 	if (OidIsValid(nsp))
 	{
-		outbox_relid = get_relname_relid("outbox", nsp);
-		outbox_seqid = get_relname_relid("outbox_id_seq", nsp);
+		outbox.relid = get_relname_relid("outbox", nsp);
+		outbox.seqid = get_relname_relid("outbox_id_seq", nsp);
 	}
-	if (!OidIsValid(nsp) || !OidIsValid(outbox_relid) || !OidIsValid(outbox_seqid))
+	if (!OidIsValid(outbox.relid) || !OidIsValid(outbox.seqid))
 	{
-		outbox_relid = outbox_seqid = InvalidOid;
+		outbox.relid = outbox.seqid = InvalidOid;
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"rtpush\" is not installed in this database"),
@@ -220,7 +270,7 @@ outbox_map_columns(Relation rel)
 	TupleDesc	desc = RelationGetDescr(rel);
 
 	for (int c = 0; c < NCOLS; c++)
-		col_attnum[c] = InvalidAttrNumber;
+		outbox.attnum[c] = InvalidAttrNumber;
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -232,14 +282,64 @@ outbox_map_columns(Relation rel)
 			if (strcmp(NameStr(att->attname), col_names[c]) == 0)
 				break;
 		if (c < NCOLS)
-			col_attnum[c] = att->attnum;
+			outbox.attnum[c] = att->attnum;
 		else if (att->attnotnull)
 			elog(ERROR, "rtpush.outbox column \"%s\" is NOT NULL but not filled by rtpush",
 				 NameStr(att->attname));
 	}
 	for (int c = 0; c < NCOLS; c++)
-		if (col_attnum[c] == InvalidAttrNumber)
+		if (outbox.attnum[c] == InvalidAttrNumber)
 			elog(ERROR, "rtpush.outbox has no column \"%s\"", col_names[c]);
+}
+
+/* the indexes to maintain, with their IndexInfo */
+static void
+outbox_map_indexes(Relation rel)
+{
+	List	   *oids = RelationGetIndexList(rel);
+	ListCell   *lc;
+
+	outbox.indexes = palloc(sizeof(OutboxIndex) * Max(list_length(oids), 1));
+	outbox.nindexes = 0;
+	foreach(lc, oids)
+	{
+		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *ii = BuildIndexInfo(idx);
+
+		if (ii->ii_ReadyForInserts)
+		{
+			if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL ||
+				ii->ii_ExclusionOps != NULL || !idx->rd_index->indimmediate)
+				elog(ERROR, "rtpush.outbox index \"%s\" is not a plain immediate index",
+					 RelationGetRelationName(idx));
+			outbox.indexes[outbox.nindexes].oid = lfirst_oid(lc);
+			outbox.indexes[outbox.nindexes].info = ii;
+			outbox.nindexes++;
+		}
+		index_close(idx, NoLock);
+	}
+}
+
+static void
+outbox_build(Relation rel)
+{
+	uint64		inval_count = outbox_inval_count;
+	MemoryContext old;
+
+	if (outbox.cxt == NULL)
+		outbox.cxt = AllocSetContextCreate(CacheMemoryContext, "rtpush outbox",
+										   ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(outbox.cxt);
+	outbox.slot = NULL;
+	old = MemoryContextSwitchTo(outbox.cxt);
+	outbox_map_columns(rel);
+	outbox_map_indexes(rel);
+	outbox.slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
+										   table_slot_callbacks(rel));
+	MemoryContextSwitchTo(old);
+	/* an invalidation while building: this insertion uses it, the next rebuilds */
+	outbox.valid = (inval_count == outbox_inval_count);
 }
 
 /* opens the outbox with RowExclusiveLock, (re)building the cache if needed */
@@ -248,61 +348,85 @@ outbox_open(void)
 {
 	Relation	rel = NULL;
 
-	if (OidIsValid(outbox_relid))
-		rel = try_table_open(outbox_relid, RowExclusiveLock);
-	/* locking processed invalidations: the cache may be gone */
-	if (rel == NULL || !OidIsValid(outbox_relid))
-	{
-		if (rel)
-			table_close(rel, RowExclusiveLock);
-		outbox_lookup();
-		rel = table_open(outbox_relid, RowExclusiveLock);
-		outbox_map_columns(rel);
-		if (!OidIsValid(outbox_relid))	/* invalidated again meanwhile */
-			outbox_lookup();
-	}
+	if (outbox.valid)
+		rel = try_table_open(outbox.relid, RowExclusiveLock);
+	/* locking processed invalidations: the cache may be stale now */
+	if (rel != NULL && outbox.valid)
+		return rel;
+	if (rel)
+		table_close(rel, RowExclusiveLock);
+	outbox.valid = false;
+	outbox_lookup();
+	rel = table_open(outbox.relid, RowExclusiveLock);
+	outbox_build(rel);
 	return rel;
 }
 
 /* ---- insertion ---- */
 
+/*
+ * The sequence's INCREMENT and MINVALUE as the nextval() just made used them:
+ * it holds the sequence's lock until the transaction ends, and ALTER
+ * SEQUENCE waits for that lock.
+ */
+static void
+sequence_step(int64 *increment, int64 *minvalue)
+{
+	HeapTuple	tup = SearchSysCache1(SEQRELID, ObjectIdGetDatum(outbox.seqid));
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for sequence %u", outbox.seqid);
+	*increment = ((Form_pg_sequence) GETSTRUCT(tup))->seqincrement;
+	*minvalue = ((Form_pg_sequence) GETSTRUCT(tup))->seqmin;
+	ReleaseSysCache(tup);
+}
+
+static int64
+outbox_next_id(void)
+{
+	if (id_next > id_last)
+	{
+		int64		top = nextval_internal(outbox.seqid, false);
+		int64		increment;
+		int64		minvalue;
+		int64		first = top;
+
+		sequence_step(&increment, &minvalue);
+		if (increment > 1 &&
+			(pg_sub_s64_overflow(top, increment - 1, &first) || first < minvalue))
+			first = minvalue;	/* the first value: nobody had any below */
+		id_next = first;
+		id_last = top;
+	}
+	return id_next++;
+}
+
 static void
 insert_index_entries(Relation rel, TupleTableSlot *slot)
 {
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-
-	foreach(lc, indexes)
+	for (int i = 0; i < outbox.nindexes; i++)
 	{
-		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
-		IndexInfo  *ii = BuildIndexInfo(idx);
+		IndexInfo  *ii = outbox.indexes[i].info;
+		Relation	idx = index_open(outbox.indexes[i].oid, RowExclusiveLock);
 		Datum		values[INDEX_MAX_KEYS];
 		bool		isnull[INDEX_MAX_KEYS];
 
-		if (ii->ii_ReadyForInserts)
-		{
-			if (ii->ii_Expressions != NIL || ii->ii_Predicate != NIL ||
-				ii->ii_ExclusionOps != NULL || !idx->rd_index->indimmediate)
-				elog(ERROR, "rtpush.outbox index \"%s\" is not a plain immediate index",
-					 RelationGetRelationName(idx));
-			FormIndexDatum(ii, slot, NULL, values, isnull);
-			index_insert(idx, values, isnull, &slot->tts_tid, rel,
-						 ii->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-						 false, ii);
-		}
+		FormIndexDatum(ii, slot, NULL, values, isnull);
+		index_insert(idx, values, isnull, &slot->tts_tid, rel,
+					 ii->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+					 false, ii);
 		index_close(idx, NoLock);
 	}
-	list_free(indexes);
 }
 
 static int64
 insert_row(Relation rel, const RtpushEvent *ev, const char *const *channels,
 		   int nchannels)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, table_slot_callbacks(rel));
+	TupleTableSlot *slot = outbox.slot;
+	TupleDesc	desc = slot->tts_tupleDescriptor;
 	Datum	   *chans = palloc(sizeof(Datum) * nchannels);
-	int64		id = nextval_internal(outbox_seqid, false);
+	int64		id = outbox_next_id();
 	Datum	   *values = slot->tts_values;
 	bool	   *isnull = slot->tts_isnull;
 
@@ -311,7 +435,7 @@ insert_row(Relation rel, const RtpushEvent *ev, const char *const *channels,
 
 	ExecClearTuple(slot);
 	memset(isnull, true, sizeof(bool) * desc->natts);
-#define SET(c, v) (values[col_attnum[c] - 1] = (v), isnull[col_attnum[c] - 1] = false)
+#define SET(c, v) (values[outbox.attnum[c] - 1] = (v), isnull[outbox.attnum[c] - 1] = false)
 	SET(COL_ID, Int64GetDatum(id));
 	SET(COL_XID, FullTransactionIdGetDatum(GetTopFullTransactionId()));
 	SET(COL_QUEUED_AT, TimestampTzGetDatum(GetCurrentTimestamp()));
@@ -327,7 +451,8 @@ insert_row(Relation rel, const RtpushEvent *ev, const char *const *channels,
 
 	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
 	insert_index_entries(rel, slot);
-	ExecDropSingleTupleTableSlot(slot);
+	/* the slot outlives the transaction: drop what points into it */
+	ExecClearTuple(slot);
 	return id;
 }
 

@@ -34,7 +34,7 @@ const MODES = {
 		throughput: { events: 200000, rounds: 5, unbatchedEvents: 50000 },
 		latency: { rates: [100, 1000], secs: 20, rounds: 5 },
 		backlog: { events: 1000000, rounds: 2 },
-		sustained: { events: 10000000, rate: 3000 },
+		sustained: { events: 10000000, rate: 5000 },
 	},
 };
 

@@ -4,7 +4,7 @@
 // pgbench (2 clients, -M prepared, throttled with -R to `rate` TPS) INSERTs
 // single messages rows whose rtpush.broadcast() trigger queues one event
 // each, for events/rate seconds; the worker delivers them to soketi as they
-// commit.  Every 5 s: events written (the outbox id sequence), delivered
+// commit.  Every 5 s: events written (the messages id sequence), delivered
 // (rtpush.worker_status()), queued (their difference), the outbox's size on
 // disk and the worker's RSS (VmRSS and RssAnon of /proc/<pid>/status).
 // Rates are taken per bucket (a minute, or a quarter of the run when it is
@@ -57,7 +57,9 @@ export async function run({ events: n, rate, dataDir }) {
 		done.then(() => { finished = true; tExit = now(); });
 
 		const samples = [];
-		const seqSql = 'SELECT last_value, is_called FROM rtpush.outbox_id_seq';
+		// one event per messages row: its id sequence counts what was written
+		// (rtpush.outbox_id_seq hands out blocks of ids, so it cannot)
+		const seqSql = 'SELECT last_value, is_called FROM messages_id_seq';
 		const seqOf = (r) => Number(r.last_value) - (r.is_called ? 0 : 1);
 		const written0 = seqOf(await pg.one(seqSql));
 		// index entries the worker's fetches read (pg_stat: flushed about once a second)
