@@ -3,8 +3,8 @@
  *	  The write side of the outbox: event checks and the only code that
  *	  inserts into rtpush.outbox (the worker's read side is outbox_drain.c).
  *
- * Rows are inserted directly through the table AM and index AM: no SPI, no
- * planner, no executor.  The column defaults of 00_schema.sql are computed
+ * Rows are formed here and inserted directly through the table AM (heap)
+ * and the index AM: no SPI, no planner, no executor.  The column defaults of 00_schema.sql are computed
  * here: id from this backend's block of rtpush.outbox_id_seq (see
  * id_next below), xid = the top-level transaction id, queued_at = clock
  * time.  The primary key is enforced by inserting into
@@ -31,6 +31,7 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_sequence.h"
 #include "catalog/pg_type.h"
 #include "common/int.h"
@@ -332,11 +333,13 @@ outbox_build(Relation rel)
 	else
 		MemoryContextReset(outbox.cxt);
 	outbox.slot = NULL;
+	if (rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+		elog(ERROR, "rtpush.outbox is not a heap table");
 	old = MemoryContextSwitchTo(outbox.cxt);
 	outbox_map_columns(rel);
 	outbox_map_indexes(rel);
 	outbox.slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
-										   table_slot_callbacks(rel));
+										   &TTSOpsHeapTuple);
 	MemoryContextSwitchTo(old);
 	/* an invalidation while building: this insertion uses it, the next rebuilds */
 	outbox.valid = (inval_count == outbox_inval_count);
@@ -401,18 +404,26 @@ outbox_next_id(void)
 	return id_next++;
 }
 
+/* the row's entries in every index, with the keys taken from its values */
 static void
-insert_index_entries(Relation rel, TupleTableSlot *slot)
+insert_index_entries(Relation rel, ItemPointer tid, const Datum *values,
+					 const bool *isnull)
 {
 	for (int i = 0; i < outbox.nindexes; i++)
 	{
 		IndexInfo  *ii = outbox.indexes[i].info;
 		Relation	idx = index_open(outbox.indexes[i].oid, RowExclusiveLock);
-		Datum		values[INDEX_MAX_KEYS];
-		bool		isnull[INDEX_MAX_KEYS];
+		Datum		keys[INDEX_MAX_KEYS];
+		bool		keynull[INDEX_MAX_KEYS];
 
-		FormIndexDatum(ii, slot, NULL, values, isnull);
-		index_insert(idx, values, isnull, &slot->tts_tid, rel,
+		for (int k = 0; k < ii->ii_NumIndexAttrs; k++)
+		{
+			AttrNumber	a = ii->ii_IndexAttrNumbers[k];
+
+			keys[k] = values[a - 1];
+			keynull[k] = isnull[a - 1];
+		}
+		index_insert(idx, keys, keynull, tid, rel,
 					 ii->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
 					 false, ii);
 		index_close(idx, NoLock);
@@ -425,15 +436,14 @@ insert_row(Relation rel, const RtpushEvent *ev, const char *const *channels,
 {
 	TupleTableSlot *slot = outbox.slot;
 	TupleDesc	desc = slot->tts_tupleDescriptor;
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *isnull = palloc(sizeof(bool) * desc->natts);
 	Datum	   *chans = palloc(sizeof(Datum) * nchannels);
 	int64		id = outbox_next_id();
-	Datum	   *values = slot->tts_values;
-	bool	   *isnull = slot->tts_isnull;
 
 	for (int i = 0; i < nchannels; i++)
 		chans[i] = CStringGetTextDatum(channels[i]);
 
-	ExecClearTuple(slot);
 	memset(isnull, true, sizeof(bool) * desc->natts);
 #define SET(c, v) (values[outbox.attnum[c] - 1] = (v), isnull[outbox.attnum[c] - 1] = false)
 	SET(COL_ID, Int64GetDatum(id));
@@ -447,11 +457,12 @@ insert_row(Relation rel, const RtpushEvent *ev, const char *const *channels,
 		SET(COL_SOCKET_ID, CStringGetTextDatum(ev->socket_id));
 	SET(COL_ATTEMPTS, Int32GetDatum(0));
 #undef SET
-	ExecStoreVirtualTuple(slot);
 
+	/* the slot owns the tuple, so the table AM inserts it without a copy */
+	ExecStoreHeapTuple(heap_form_tuple(desc, values, isnull), slot, true);
 	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
-	insert_index_entries(rel, slot);
-	/* the slot outlives the transaction: drop what points into it */
+	insert_index_entries(rel, &slot->tts_tid, values, isnull);
+	/* the slot outlives the transaction: it lets go of the tuple now */
 	ExecClearTuple(slot);
 	return id;
 }
