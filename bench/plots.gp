@@ -81,6 +81,8 @@ if (fexists(data.'/sustained.dat')) {
 	set title 'delivery worker memory (/proc/<pid>/status)'
 	set xlabel 'seconds'
 	set ylabel 'MB'
-	plot data.'/sustained.dat' using 1:7 with lines lw 2 title 'worker VmRSS', '' using 1:8 with lines title 'worker RssAnon'
+	plot data.'/sustained.dat' using 1:7 with lines lw 2 title 'worker VmRSS (with the shared buffers it touched)', \
+	     '' using 1:16 with lines lw 2 title 'worker VmRSS without RssShmem', \
+	     '' using 1:8 with lines title 'worker RssAnon'
 	unset multiplot
 }

@@ -36,8 +36,12 @@ export async function run({ events: n, rate, dataDir }) {
 			+ `INSERT INTO messages (conversation_id, sender_id, body) VALUES (:cid, :sid, '${BODY}');\n`);
 		fs.chmodSync(script, 0o644);
 		const s0 = await workerStatus(pg);
+		// VmRSS counts every page of shared buffers the worker ever touched;
+		// without RssShmem it is the worker's own memory (private + mapped files)
+		const ownKb = (pid) => rssKb(pid) - rssKb(pid, 'RssShmem');
 		const rss0 = rssKb(workerPid);
 		const anon0 = rssKb(workerPid, 'RssAnon');
+		const own0 = ownKb(workerPid);
 		const meter = cpuMeter({ pg, workerPid, serverPid: soketi.pid });
 		const t0 = now();
 		bench = spawn(path.join(PGBIN, 'pgbench'), ['-n', '-M', 'prepared', '-c', '2', '-j', '2', '-R', String(rate),
@@ -74,7 +78,7 @@ export async function run({ events: n, rate, dataDir }) {
 			const written = seqOf(w) - written0;
 			samples.push({ t: (t - t0) / 1000, delivered, written, queued: written - delivered,
 				total: b.total, heap: b.heap, dead: b.dead, held: Number(s.held),
-				rss: rssKb(workerPid), anon: rssKb(workerPid, 'RssAnon'), la: loadavg()[0],
+				rss: rssKb(workerPid), anon: rssKb(workerPid, 'RssAnon'), own: ownKb(workerPid), la: loadavg()[0],
 				worker_cpu: Math.round(100 * (cpuNow - prev.cpu) / dt),
 				idx_read_s: Math.round((Number(idx.r) - Number(prev.idx.r)) / dt),
 				idx_scans_s: Math.round((Number(idx.n) - Number(prev.idx.n)) / dt) });
@@ -106,6 +110,7 @@ export async function run({ events: n, rate, dataDir }) {
 		await sample();
 		const rss1 = rssKb(workerPid);
 		const anon1 = rssKb(workerPid, 'RssAnon');
+		const own1 = ownKb(workerPid);
 		// "start": the first sample after 10 s of delivery (the worker's
 		// buffers and caches warmed up); "idle": before the run
 		const warm = samples.find((s) => s.t >= 10) ?? samples[0];
@@ -128,10 +133,10 @@ export async function run({ events: n, rate, dataDir }) {
 			fs.mkdirSync(dataDir, { recursive: true });
 			const rate = (i, k) => (i === 0 ? samples[0][k] / samples[0].t : (samples[i][k] - samples[i - 1][k]) / (samples[i].t - samples[i - 1].t));
 			fs.writeFileSync(`${dataDir}/sustained.dat`, '# t_s written delivered queued total_MB heap_MB rss_MB anon_MB written/s delivered/s'
-				+ ' worker_cpu_% pkey_tuples_read/s pkey_scans/s held dead_tuples\n'
+				+ ' worker_cpu_% pkey_tuples_read/s pkey_scans/s held dead_tuples own_MB\n'
 				+ samples.map((s, i) => `${s.t.toFixed(1)} ${s.written} ${s.delivered} ${s.queued} ${MB(s.total)} ${MB(s.heap)}`
 					+ ` ${(s.rss / 1024).toFixed(1)} ${(s.anon / 1024).toFixed(1)} ${rate(i, 'written').toFixed(0)} ${rate(i, 'delivered').toFixed(0)}`
-					+ ` ${s.worker_cpu} ${s.idx_read_s} ${s.idx_scans_s} ${s.held} ${s.dead}`).join('\n') + '\n');
+					+ ` ${s.worker_cpu} ${s.idx_read_s} ${s.idx_scans_s} ${s.held} ${s.dead} ${(s.own / 1024).toFixed(1)}`).join('\n') + '\n');
 		}
 		const res = {
 			events: written, target_events: n, target_rate: rate, secs_writing: tWritten, secs_to_delivered: tDelivered,
@@ -144,6 +149,7 @@ export async function run({ events: n, rate, dataDir }) {
 			requests: Number(s1.http_requests) - Number(s0.http_requests),
 			worker_rss_kb: { idle: rss0, start: warm.rss, end: rss1, max: Math.max(...samples.map((s) => s.rss)) },
 			worker_anon_kb: { idle: anon0, start: warm.anon, end: anon1, max: Math.max(...samples.map((s) => s.anon)) },
+			worker_own_kb: { idle: own0, start: warm.own, end: own1, max: Math.max(...samples.map((s) => s.own)) },
 			queued_max: Math.max(...samples.map((s) => s.queued)),
 			outbox_bytes: { max: Math.max(...samples.map((s) => s.total)), end: samples[samples.length - 1].total },
 			worker_latency_p50_ms: s1.latency_p50_ms, cpu,
