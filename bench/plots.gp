@@ -17,8 +17,14 @@ if (fexists(data.'/latency-rtpush-100.dat')) {
 	set logscale x
 	set yrange [0:1]
 	set key bottom right
-	plot for [r in rates] data.'/latency-rtpush-'.r.'.dat' using 1:2 with lines lw 2 title 'rtpush '.r.'/s', \
-	     for [r in rates] data.'/latency-floor-'.r.'.dat' using 1:2 with lines dt 2 lw 2 title 'library → soketi '.r.'/s'
+	if (fexists(data.'/latency-rtpush-commit-100.dat')) {
+		plot for [r in rates] data.'/latency-rtpush-commit-'.r.'.dat' using 1:2 with lines lw 2 title 'rtpush from COMMIT '.r.'/s', \
+		     for [r in rates] data.'/latency-rtpush-'.r.'.dat' using 1:2 with lines lw 1 title 'rtpush from sending the INSERT '.r.'/s', \
+		     for [r in rates] data.'/latency-floor-'.r.'.dat' using 1:2 with lines dt 2 lw 2 title 'library → soketi '.r.'/s'
+	} else {
+		plot for [r in rates] data.'/latency-rtpush-'.r.'.dat' using 1:2 with lines lw 2 title 'rtpush '.r.'/s', \
+		     for [r in rates] data.'/latency-floor-'.r.'.dat' using 1:2 with lines dt 2 lw 2 title 'library → soketi '.r.'/s'
+	}
 	unset logscale x
 	set yrange [*:*]
 	set key top left

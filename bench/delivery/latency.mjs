@@ -4,12 +4,17 @@
 // pusher-js client (in this process) subscribed to 10 private channels.
 // Variants, at each rate (events/s), in interleaved rounds:
 //   rtpush  a node-postgres client in autocommit INSERTs a messages row
-//           (the rtpush.broadcast() trigger queues the event); t0 is taken
-//           just before the statement is sent, so the latency includes the
-//           COMMIT, the worker's wake-up, its request and soketi's fan-out
+//           (the rtpush.broadcast() trigger queues the event).  Latency is
+//           taken from the transaction's commit timestamp on the server
+//           (track_commit_timestamp) to the receive, both on the wall clock,
+//           and also from just before the statement is sent (which adds the
+//           INSERT's own execution and round trip).  A check counts the
+//           commit timestamps that fall between the client's send and
+//           return, which they must if the two clocks agree.
 //   floor   the official `pusher` library publishes the same event straight
 //           to soketi (t0 just before trigger())
-// Latency = pusher-js receive time - t0, same clock, same process.
+// Latency = pusher-js receive time - t0, same clock, same process; from
+// COMMIT: the receive time on the wall clock - the commit timestamp.
 // Writers: 4 connections (an INSERT waits for a free one), paced by a 1 ms
 // timer.
 
@@ -23,9 +28,23 @@ import {
 const CHANNELS = 10;
 const now = () => performance.now();
 
+// wall clock (ms since the epoch) minus performance.now(), read at a tick of
+// Date.now(): exact to a few microseconds, and read again for every run so
+// that clock adjustments during the benchmark do not creep in
+function wallOffset() {
+	const d0 = Date.now();
+	let d;
+	let p;
+	do {
+		p = now();
+		d = Date.now();
+	} while (d === d0);
+	return d - p;
+}
+
 export async function run({ rates, secs, rounds, dataDir }) {
 	log(`latency: rates ${rates.join(', ')}/s, ${secs} s per run, ${rounds} rounds`);
-	const [pg, soketi] = await Promise.all([startBenchPostgres(),
+	const [pg, soketi] = await Promise.all([startBenchPostgres({ track_commit_timestamp: 'on' }),
 		startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' })]);
 	const writers = [];
 	let client;
@@ -89,6 +108,7 @@ export async function run({ rates, secs, rounds, dataDir }) {
 			const pending = [];
 			const s0 = await workerStatus(pg);
 			const meter = cpuMeter({ pg, workerPid, serverPid: soketi.pid });
+			const offset = wallOffset();
 			const start = now();
 			for (let i = 0; i < n;) {
 				const due = Math.floor((now() - start) * rate / 1000) + 1;
@@ -120,11 +140,30 @@ export async function run({ rates, secs, rounds, dataDir }) {
 			}
 			lat.sort((a, b) => a - b);
 			commit.sort((a, b) => a - b);
+			// from the server's commit timestamps (rtpush only)
+			const latc = [];
+			let inBracket = 0;
+			if (variant === 'rtpush') {
+				const rows = await pg.rows(`SELECT sender_id AS s, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 AS ms
+					FROM messages WHERE sender_id BETWEEN $1 AND $2`, [first, first + n - 1]);
+				for (const r of rows) {
+					const s = Number(r.s);
+					const c = Number(r.ms) - offset; // on the performance.now() clock
+					const rec = sent.get(s);
+					if (c >= rec.t0 && c <= rec.t0 + rec.committed)
+						inBracket++;
+					if (got.has(s))
+						latc.push(got.get(s) - c);
+				}
+				latc.sort((a, b) => a - b);
+			}
 			const reqs = Number(s1.http_requests) - Number(s0.http_requests);
 			const dlv = Number(s1.delivered) - Number(s0.delivered);
 			return {
 				n, lost, lat, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), max: lat[lat.length - 1],
 				commit_p50: quantile(commit, 0.5), commit_p99: quantile(commit, 0.99),
+				latc, p50c: latc.length ? quantile(latc, 0.5) : null, p99c: latc.length ? quantile(latc, 0.99) : null,
+				maxc: latc.length ? latc[latc.length - 1] : null, in_bracket: inBracket,
 				achieved_rate: n / ((now() - start) / 1000),
 				batch_fill: variant === 'rtpush' && reqs ? dlv / reqs : null, cpu,
 			};
@@ -150,6 +189,8 @@ export async function run({ rates, secs, rounds, dataDir }) {
 					runs[`${v}@${rate}`].push(res);
 					log(`latency round ${r + 1} ${v} @${rate}/s: p50 ${res.p50.toFixed(2)} ms, p99 ${res.p99.toFixed(2)} ms,`
 						+ ` max ${res.max.toFixed(1)} ms, lost ${res.lost}, commit p50 ${res.commit_p50.toFixed(2)} ms,`
+						+ (res.p50c === null ? '' : ` from COMMIT p50 ${res.p50c.toFixed(2)} p99 ${res.p99c.toFixed(2)} ms`
+							+ ` (${res.in_bracket}/${res.n} commit times inside send-return),`)
 						+ ` cpu worker ${res.cpu.worker_pct}% soketi ${res.cpu.server_pct}% machine ${res.cpu.machine_pct}%`);
 					await sleep(200);
 				}
@@ -157,12 +198,19 @@ export async function run({ rates, secs, rounds, dataDir }) {
 		}
 		// pooled distributions for the plot, per-round figures for the table
 		const out = { rates, secs, rounds, channels: CHANNELS, variants: {} };
+		const cdf = (all) => all.map((x, i) => `${x.toFixed(4)} ${((i + 1) / all.length).toFixed(6)}`).join('\n') + '\n';
+		const pooled = (xs) => {
+			const all = [...xs].sort((a, b) => a - b);
+			return { p50: quantile(all, 0.5), p90: quantile(all, 0.9), p99: quantile(all, 0.99), max: all[all.length - 1] };
+		};
 		for (const k of keys) {
 			const all = runs[k].flatMap((x) => x.lat).sort((a, b) => a - b);
 			if (dataDir) {
 				fs.mkdirSync(dataDir, { recursive: true });
-				fs.writeFileSync(`${dataDir}/latency-${k.replace('@', '-')}.dat`,
-					all.map((x, i) => `${x.toFixed(4)} ${((i + 1) / all.length).toFixed(6)}`).join('\n') + '\n');
+				fs.writeFileSync(`${dataDir}/latency-${k.replace('@', '-')}.dat`, cdf(all));
+				if (runs[k][0].p50c !== null)
+					fs.writeFileSync(`${dataDir}/latency-${k.replace('@', '-commit-')}.dat`,
+						cdf(runs[k].flatMap((x) => x.latc).sort((a, b) => a - b)));
 			}
 			out.variants[k] = {
 				n: all.length,
@@ -173,6 +221,16 @@ export async function run({ rates, secs, rounds, dataDir }) {
 				pooled: { p50: quantile(all, 0.5), p90: quantile(all, 0.9), p99: quantile(all, 0.99), max: all[all.length - 1] },
 				commit_p50: median(runs[k].map((x) => x.commit_p50)),
 				commit_p99: median(runs[k].map((x) => x.commit_p99)),
+				...(runs[k][0].p50c === null ? {} : {
+					from_commit: {
+						p50: summary(runs[k].map((x) => x.p50c)),
+						p99: summary(runs[k].map((x) => x.p99c)),
+						max: summary(runs[k].map((x) => x.maxc)),
+						pooled: pooled(runs[k].flatMap((x) => x.latc)),
+						in_bracket: runs[k].reduce((a, x) => a + x.in_bracket, 0),
+						events: runs[k].reduce((a, x) => a + x.n, 0),
+					},
+				}),
 				achieved_rate: median(runs[k].map((x) => x.achieved_rate)),
 				batch_fill: runs[k][0].batch_fill === null ? null : median(runs[k].map((x) => x.batch_fill)),
 				cpu: runs[k].map((x) => x.cpu),
