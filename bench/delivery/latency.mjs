@@ -218,7 +218,7 @@ export async function run({ rates, secs, rounds, dataDir }) {
 				p50: summary(runs[k].map((x) => x.p50)),
 				p99: summary(runs[k].map((x) => x.p99)),
 				max: summary(runs[k].map((x) => x.max)),
-				pooled: { p50: quantile(all, 0.5), p90: quantile(all, 0.9), p99: quantile(all, 0.99), max: all[all.length - 1] },
+				pooled: pooled(all),
 				commit_p50: median(runs[k].map((x) => x.commit_p50)),
 				commit_p99: median(runs[k].map((x) => x.commit_p99)),
 				...(runs[k][0].p50c === null ? {} : {
