@@ -305,14 +305,18 @@ COMMENT ON VIEW rtpush.status IS
 -- The worker's read: rows whose transaction is visible in snapshot hi but
 -- was not in lo (NULL: no lower bound), after key (after_xid, after_id), in
 -- (xid, id) order.  The worker starts a window at lo's xmin: every row below
--- it was visible in lo, so read before.  STABLE and not STRICT, so it is
--- inlined into the worker's query and runs as a primary-key range scan.
+-- it was visible in lo, so read before.  Nothing at or above hi's xmax is
+-- visible in hi: that bound ends the scan, so the last read of a window does
+-- not walk the rows committed since (a backlog when delivery falls behind).
+-- STABLE and not STRICT, so it is inlined into the worker's query and runs as
+-- a primary-key range scan.
 CREATE FUNCTION rtpush.fetch_window(after_xid xid8, after_id bigint, hi pg_snapshot,
                                     lo pg_snapshot, n integer)
 RETURNS SETOF rtpush.outbox
 LANGUAGE sql STABLE AS $$
     SELECT * FROM rtpush.outbox o
     WHERE (o.xid, o.id) > (after_xid, after_id)
+      AND o.xid < pg_snapshot_xmax(hi)
       AND pg_visible_in_snapshot(o.xid, hi)
       AND (lo IS NULL OR NOT pg_visible_in_snapshot(o.xid, lo))
     ORDER BY o.xid, o.id
