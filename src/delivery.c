@@ -83,7 +83,17 @@ static ChannelState *channel(const char *name, bool create);
 static dlist_head held_list = DLIST_STATIC_INIT(held_list);
 static int	nheld = 0;
 static int	inflight = 0;
-static int	nwaiting = 0;		/* retries set since the last due check */
+
+/*
+ * A pass runs only when it may start something the last one could not:
+ * after events were added, a request finished or the settings changed
+ * (dispatch_due), or once the earliest retry time the last pass was held up
+ * by has come (retry_at; 0: none).  A commit wakes the worker thousands of
+ * times a second under load; a pass over thousands of held events that can
+ * not go yet would be repeated for nothing.
+ */
+static bool dispatch_due = true;
+static TimestampTz retry_at = 0;
 static TimestampTz paused_until = 0;	/* endpoint down or rate-limiting us */
 static int	pauses = 0;			/* consecutive pauses */
 static uint64 pass = 0;
@@ -125,10 +135,24 @@ delivery_add(OutboxEvent *ev)
 		h->cs[i] = channel(ev->channels[i], true);
 		h->cs[i]->refs++;
 	}
-	if (ev->not_before != 0)
-		nwaiting++;				/* a retry time recorded before a restart */
 	dlist_push_tail(&held_list, &h->node);
 	nheld++;
+	dispatch_due = true;
+}
+
+/* The settings changed (a reload): the next pass runs whatever else happened. */
+void
+delivery_settings_changed(void)
+{
+	dispatch_due = true;
+}
+
+/* h waits for its retry time: the pass that saw it is due again then */
+static void
+note_retry_time(Held *h)
+{
+	if (retry_at == 0 || h->ev->not_before < retry_at)
+		retry_at = h->ev->not_before;
 }
 
 static void
@@ -154,7 +178,8 @@ delivery_reset(void)
 	delivery_outcomes_written();	/* drops them; the arrays are kept */
 	hash_destroy(channels);
 	inflight = 0;
-	nwaiting = 0;
+	dispatch_due = true;
+	retry_at = 0;
 	paused_until = 0;
 	pauses = 0;
 	delivery_init();
@@ -299,7 +324,10 @@ static bool
 may_go(Held *h, TimestampTz now)
 {
 	if (h->ev->not_before > now)
+	{
+		note_retry_time(h);
 		return false;
+	}
 	for (int i = 0; i < h->ev->nchannels; i++)
 		if (h->cs[i]->blocked_pass == pass || h->cs[i]->busy)
 			return false;
@@ -414,7 +442,12 @@ batch_for(Held *h, Dispatch *d, TimestampTz now)
 	ChannelState *c = h->cs[0];
 	Request    *best = NULL;
 
-	if (h->ev->not_before > now || c->blocked_pass == pass)
+	if (h->ev->not_before > now)
+	{
+		note_retry_time(h);
+		return NULL;
+	}
+	if (c->blocked_pass == pass)
 		return NULL;
 	if (c->busy)
 		return (!c->busy->started && c->busy->n < rtpush_batch_size) ? c->busy : NULL;
@@ -458,6 +491,10 @@ delivery_dispatch(void)
 
 	if (!configured() || now < paused_until)
 		return 0;
+	if (!dispatch_due && (retry_at == 0 || now < retry_at))
+		return 0;
+	dispatch_due = false;
+	retry_at = 0;
 	pass++;
 	d.slots = rtpush_max_in_flight - inflight;
 	d.open = palloc(sizeof(Request *) * Max(d.slots, 1));
@@ -504,27 +541,12 @@ long
 delivery_next_due_ms(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
-	TimestampTz first = 0;
-	dlist_iter	iter;
 
 	if (now < paused_until && nheld > 0)
 		return TimestampDifferenceMilliseconds(now, paused_until);
-	if (nwaiting == 0)
-		return -1;
-	dlist_foreach(iter, &held_list)
-	{
-		Held	   *h = dlist_container(Held, node, iter.cur);
-
-		if (h->req == NULL && h->ev->not_before > now &&
-			(first == 0 || h->ev->not_before < first))
-			first = h->ev->not_before;
-	}
-	if (first == 0)
-	{
-		nwaiting = 0;			/* every retry is due */
-		return 0;
-	}
-	return TimestampDifferenceMilliseconds(now, first);
+	if (retry_at == 0 || !configured())
+		return -1;				/* nothing waits for a time */
+	return now >= retry_at ? 0 : TimestampDifferenceMilliseconds(now, retry_at);
 }
 
 /* ---- outcomes of a request ---- */
@@ -601,7 +623,6 @@ retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
 			continue;
 		}
 		ev->not_before = TimestampTzPlusMilliseconds(now, backoff_ms(ev->attempts, r->retry_after));
-		nwaiting++;
 		add_outcome(false, ev, (int) r->status, NULL, why);
 		pg_atomic_fetch_add_u64(&rtpush_shared->retried, 1);
 	}
@@ -665,6 +686,7 @@ request_done(void *arg, const HttpResult *r)
 	PusherOutcome outcome;
 
 	inflight--;
+	dispatch_due = true;
 	for (int i = 0; i < req->n; i++)
 		release_channels(req->items[i], req);
 	outcome = pusher_classify(r->status, r->body, r->bodylen, &status);

@@ -22,8 +22,14 @@ extern int	delivery_dispatch(void);
 /* endpoint unreachable or rate-limiting: no new requests for now */
 extern bool delivery_paused(void);
 
-/* ms until the earliest held event becomes due for a retry; -1 if none */
+/*
+ * ms until the pause ends or the earliest retry the last pass waited for is
+ * due (0: now); -1 if nothing waits for a time
+ */
 extern long delivery_next_due_ms(void);
+
+/* the settings were reloaded: the next pass runs */
+extern void delivery_settings_changed(void);
 
 /* outcomes waiting to be written to the outbox */
 typedef struct DeliveryOutcomes

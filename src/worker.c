@@ -257,6 +257,7 @@ reload_if_asked(void)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
+		delivery_settings_changed();
 	}
 }
 
