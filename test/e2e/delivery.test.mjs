@@ -81,6 +81,40 @@ async function statusRow(db) {
 	return db.one('SELECT * FROM rtpush.status');
 }
 
+/*
+ * `writers` sessions each send perWriter events {t: tag, w, i} at once,
+ * some of them several to a transaction (every `every`-th turn `group`
+ * events), spread over chans by stride; returns per (channel, writer) the
+ * sequence numbers in the order sent.
+ */
+async function concurrentWriters(db, { tag, chans, writers, perWriter, stride, every, group }) {
+	const expect = new Map();
+	await Promise.all(Array.from({ length: writers }, async (_, w) => {
+		const c = await db.connect();
+		try {
+			let i = 0;
+			while (i < perWriter) {
+				const n = (i + w) % every === 0 ? group : 1;
+				if (n > 1)
+					await c.query('BEGIN');
+				for (let j = 0; j < n && i < perWriter; j++, i++) {
+					const ch = chans[(i * stride + w) % chans.length];
+					const k = `${ch} w${w}`;
+					if (!expect.has(k))
+						expect.set(k, []);
+					expect.get(k).push(i);
+					await send(c, [ch], 'evt', { t: tag, w, i });
+				}
+				if (n > 1)
+					await c.query('COMMIT');
+			}
+		} finally {
+			await c.end();
+		}
+	}));
+	return expect;
+}
+
 // Per (channel, writer) the sequence numbers received, in arrival order.
 function sequences(items) {
 	const m = new Map();
@@ -340,30 +374,7 @@ describe('delivery to soketi with a pusher-js subscriber', () => {
 			}
 			const writers = 4;
 			const perWriter = 60;
-			const expect = new Map();
-			await Promise.all(Array.from({ length: writers }, async (_, w) => {
-				const c = await db.connect();
-				try {
-					let i = 0;
-					while (i < perWriter) {
-						const n = (i + w) % 4 === 0 ? 3 : 1; // some multi-event transactions
-						if (n > 1)
-							await c.query('BEGIN');
-						for (let j = 0; j < n && i < perWriter; j++, i++) {
-							const ch = chans[(i * 7 + w) % chans.length];
-							const k = `${ch} w${w}`;
-							if (!expect.has(k))
-								expect.set(k, []);
-							expect.get(k).push(i);
-							await send(c, [ch], 'evt', { t: tag, w, i });
-						}
-						if (n > 1)
-							await c.query('COMMIT');
-					}
-				} finally {
-					await c.end();
-				}
-			}));
+			const expect = await concurrentWriters(db, { tag, chans, writers, perWriter, stride: 7, every: 4, group: 3 });
 			const total = writers * perWriter;
 			await until(`${total} events at the subscriber`,
 				() => cols.reduce((s, c) => s + c.length, 0) >= total, { timeoutMs: WAIT, intervalMs: 100 });
@@ -684,30 +695,7 @@ describe('delivery under faults soketi cannot produce', () => {
 		const chans = [0, 1, 2, 3].map((k) => `private-e2e.cf.${k}.${tag}`);
 		const writers = 4;
 		const perWriter = 50;
-		const expect = new Map();
-		await Promise.all(Array.from({ length: writers }, async (_, w) => {
-			const c = await db.connect();
-			try {
-				let i = 0;
-				while (i < perWriter) {
-					const n = (i + w) % 3 === 0 ? 4 : 1;
-					if (n > 1)
-						await c.query('BEGIN');
-					for (let j = 0; j < n && i < perWriter; j++, i++) {
-						const ch = chans[(i * 3 + w) % chans.length];
-						const k = `${ch} w${w}`;
-						if (!expect.has(k))
-							expect.set(k, []);
-						expect.get(k).push(i);
-						await send(c, [ch], 'evt', { t: tag, w, i });
-					}
-					if (n > 1)
-						await c.query('COMMIT');
-				}
-			} finally {
-				await c.end();
-			}
-		}));
+		const expect = await concurrentWriters(db, { tag, chans, writers, perWriter, stride: 3, every: 3, group: 4 });
 		const total = writers * perWriter;
 		await f.waitUntil(`${total} events`, () => mine(tag).length >= total, WAIT);
 		await drained(db);
