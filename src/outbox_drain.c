@@ -20,6 +20,7 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -38,6 +39,26 @@ static SPIPlanPtr delete_plan = NULL;
 static const char *FETCH_SQL =
 "SELECT id, channels, event, data::text, socket_id, attempts, queued_at, next_attempt_at, xid "
 "FROM rtpush.fetch_window($1, $2, $3::pg_snapshot, $4::pg_snapshot, $5)";
+
+/*
+ * Planner settings for the worker's session.  Every query of the worker is a
+ * key range or key lookups on the outbox, and their plans are generic, kept,
+ * and remade only when the outbox's relcache entry is invalidated (an
+ * autovacuum or ANALYZE updating its statistics).  The outbox swings from
+ * empty to a backlog of millions within a minute, so the statistics at the
+ * last replan say little about the table the plan will run on.  No seq scan
+ * keeps the fetch on the primary key; the DELETE of delivered events is
+ * written so that its plan is key probes whatever the statistics (a join of
+ * the keys with the outbox, planned while the outbox looked nearly empty,
+ * became a hash join or nested loop over a full scan of the primary key: with
+ * a backlog queued every batch read every queued row, the worker fell behind,
+ * the backlog grew, until the next autovacuum forced a replan).
+ */
+void
+outbox_plan_settings(void)
+{
+	SetConfigOption("enable_seqscan", "off", PGC_SUSET, PGC_S_OVERRIDE);
+}
 
 Oid
 outbox_extension_oid(void)
@@ -259,8 +280,18 @@ outbox_delete(const OutboxKey *keys, int n)
 		return;
 	if (delete_plan == NULL)
 	{
-		delete_plan = SPI_prepare_cursor("DELETE FROM rtpush.outbox o USING unnest($1, $2) AS d(xid, id) "
-										 "WHERE o.xid = d.xid AND o.id = d.id", 2, types,
+		/*
+		 * Each key is looked up on its own (a probe of the primary key),
+		 * then the rows are deleted by ctid: a plan of this shape does not
+		 * depend on the outbox's statistics, whereas a join of the keys
+		 * with the outbox, planned while the outbox looked nearly empty,
+		 * scans the whole primary key at every batch (see
+		 * outbox_plan_settings()).
+		 */
+		delete_plan = SPI_prepare_cursor("DELETE FROM rtpush.outbox WHERE ctid = ANY (ARRAY("
+										 "SELECT (SELECT o.ctid FROM rtpush.outbox o "
+										 "WHERE o.xid = d.xid AND o.id = d.id) "
+										 "FROM unnest($1, $2) AS d(xid, id)))", 2, types,
 										 CURSOR_OPT_GENERIC_PLAN);
 		if (delete_plan == NULL)
 			elog(ERROR, "could not prepare the outbox delete");

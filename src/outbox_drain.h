@@ -46,6 +46,7 @@ typedef struct OutboxKey
 
 /* All of these run inside a transaction the caller started. */
 extern Oid	outbox_extension_oid(void);
+extern void outbox_plan_settings(void);	/* in the worker, once connected */
 extern void outbox_forget(void);	/* after CREATE/DROP EXTENSION: start over */
 extern void outbox_drop_plans(void);	/* after an error: prepare again */
 extern int	outbox_fetch(OutboxEvent **events, int max, bool *more);

@@ -364,12 +364,7 @@ rtpush_worker_main(Datum arg)
 	rtpush_shared->worker_dboid = MyDatabaseId;
 	SpinLockRelease(&rtpush_shared->mutex);
 	pgstat_report_appname("rtpush delivery worker");
-	/*
-	 * Every query of the worker is a key range or key lookup on the outbox;
-	 * its plans are generic and made once, possibly while the outbox is
-	 * empty: keep them on the primary key whatever the table's size then.
-	 */
-	SetConfigOption("enable_seqscan", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	outbox_plan_settings();
 	http_init();
 	delivery_init();
 	turn = AllocSetContextCreate(TopMemoryContext, "rtpush worker turn",
