@@ -36,6 +36,19 @@ static SPIPlanPtr fetch_plan = NULL;
 static SPIPlanPtr snapshot_plan = NULL;
 static SPIPlanPtr delete_plan = NULL;
 
+/*
+ * The row of the outbox with the key (xid, id) of the row k, as a subquery:
+ * one probe of the primary key.  The statements that change events the
+ * worker holds (delete, retry, dead letter) find each one with it and change
+ * the rows by ctid, a plan that does not depend on the outbox's statistics.
+ * A join of the keys with the outbox, planned while the outbox looked nearly
+ * empty (or for a batch of 100 keys against a few thousand queued events),
+ * becomes a hash join or nested loop over a full scan of the primary key:
+ * every batch then reads every queued row (see outbox_plan_settings()).
+ */
+#define CTID_OF(k) \
+	"(SELECT p.ctid FROM rtpush.outbox p WHERE p.xid = " k ".xid AND p.id = " k ".id)"
+
 static const char *FETCH_SQL =
 "SELECT id, channels, event, data::text, socket_id, attempts, queued_at, next_attempt_at, xid "
 "FROM rtpush.fetch_window($1, $2, $3::pg_snapshot, $4::pg_snapshot, $5)";
@@ -47,12 +60,12 @@ static const char *FETCH_SQL =
  * autovacuum or ANALYZE updating its statistics).  The outbox swings from
  * empty to a backlog of millions within a minute, so the statistics at the
  * last replan say little about the table the plan will run on.  No seq scan
- * keeps the fetch on the primary key; the DELETE of delivered events is
- * written so that its plan is key probes whatever the statistics (a join of
- * the keys with the outbox, planned while the outbox looked nearly empty,
- * became a hash join or nested loop over a full scan of the primary key: with
- * a backlog queued every batch read every queued row, the worker fell behind,
- * the backlog grew, until the next autovacuum forced a replan).
+ * keeps the fetch on the primary key and the ctid lookups of CTID_OF() on a
+ * Tid Scan.  (The DELETE of delivered events used to join the keys with the
+ * outbox; planned while the outbox looked nearly empty, that became a hash
+ * join or nested loop over a full scan of the primary key: with a backlog
+ * queued every batch read every queued row, the worker fell behind, the
+ * backlog grew, until the next autovacuum forced a replan.)
  */
 void
 outbox_plan_settings(void)
@@ -280,19 +293,9 @@ outbox_delete(const OutboxKey *keys, int n)
 		return;
 	if (delete_plan == NULL)
 	{
-		/*
-		 * Each key is looked up on its own (a probe of the primary key),
-		 * then the rows are deleted by ctid: a plan of this shape does not
-		 * depend on the outbox's statistics, whereas a join of the keys
-		 * with the outbox, planned while the outbox looked nearly empty,
-		 * scans the whole primary key at every batch (see
-		 * outbox_plan_settings()).
-		 */
 		delete_plan = SPI_prepare_cursor("DELETE FROM rtpush.outbox WHERE ctid = ANY (ARRAY("
-										 "SELECT (SELECT o.ctid FROM rtpush.outbox o "
-										 "WHERE o.xid = d.xid AND o.id = d.id) "
-										 "FROM unnest($1, $2) AS d(xid, id)))", 2, types,
-										 CURSOR_OPT_GENERIC_PLAN);
+										 "SELECT " CTID_OF("d") " FROM unnest($1, $2) AS d(xid, id)))",
+										 2, types, CURSOR_OPT_GENERIC_PLAN);
 		if (delete_plan == NULL)
 			elog(ERROR, "could not prepare the outbox delete");
 		SPI_keepplan(delete_plan);
@@ -361,8 +364,9 @@ outbox_retry(const OutboxOutcome *o, int n)
 	if (SPI_execute_with_args(
 							  "UPDATE rtpush.outbox o SET attempts = x.attempts, "
 							  "next_attempt_at = x.next_at, last_error = x.err "
-							  "FROM unnest($1, $2, $3, $4, $5) AS x(id, attempts, next_at, err, xid) "
-							  "WHERE o.xid = x.xid AND o.id = x.id",
+							  "FROM (SELECT x.*, " CTID_OF("x") " AS tid "
+							  "      FROM unnest($1, $2, $3, $4, $5) AS x(id, attempts, next_at, err, xid)) x "
+							  "WHERE o.ctid = x.tid",
 							  5, types, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not record retries in the outbox");
 }
@@ -381,7 +385,8 @@ outbox_dead_letter(const OutboxOutcome *o, int n)
 	if (SPI_execute_with_args(
 							  "WITH x AS (SELECT * FROM unnest($1, $2, $3, $4, $5, $6) "
 							  "    AS x(id, attempts, status, response, reason, xid)), "
-							  "d AS (DELETE FROM rtpush.outbox o USING x WHERE o.xid = x.xid AND o.id = x.id RETURNING o.*) "
+							  "d AS (DELETE FROM rtpush.outbox o "
+							  "    WHERE o.ctid = ANY (ARRAY(SELECT " CTID_OF("x") " FROM x)) RETURNING o.*) "
 							  "INSERT INTO rtpush.dead_letter AS l (id, queued_at, channels, event, data, "
 							  "    socket_id, attempts, http_status, response, reason) "
 							  "SELECT d.id, d.queued_at, d.channels, d.event, d.data, d.socket_id, "
