@@ -74,7 +74,7 @@ SELECT rtpush.send('private-w', 'one', '{}') > 0 AS queued;
 ANALYZE rtpush.outbox;
 PREPARE worker_delete(xid8[], bigint[]) AS
 DELETE FROM rtpush.outbox WHERE ctid = ANY (ARRAY(
-    SELECT (SELECT o.ctid FROM rtpush.outbox o WHERE o.xid = d.xid AND o.id = d.id)
+    SELECT (SELECT p.ctid FROM rtpush.outbox p WHERE p.xid = d.xid AND p.id = d.id)
     FROM unnest($1, $2) AS d(xid, id)));
 EXPLAIN (COSTS OFF) EXECUTE worker_delete('{1}', '{1}');
 PREPARE worker_delete_before(xid8[], bigint[]) AS
