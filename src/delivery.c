@@ -33,9 +33,11 @@
 #include "status.h"
 
 /*
- * A pass looks at no more than this many held events: later ones wait for
- * earlier ones to finish, which keeps a pass cheap when one channel holds
- * thousands of events.
+ * A pass considers no more than this many held events that might go: later
+ * ones wait for earlier ones to finish.  Events that wait behind an earlier
+ * one on their channel (in flight, or blocked in this pass) are stepped over
+ * without counting, so that a channel holding thousands of events that wait
+ * for a retry does not hold up the channels queued after it.
  */
 #define LOOKAHEAD 4096
 
@@ -465,6 +467,24 @@ batch_for(Held *h, Dispatch *d, TimestampTz now)
 	return best;
 }
 
+/*
+ * Can h be passed over at no cost in this pass: in flight, or a
+ * single-channel event whose channel already waits (an earlier event is
+ * blocked in this pass, or a request carrying the channel has started)?
+ */
+static bool
+waits_behind(Held *h)
+{
+	ChannelState *c;
+
+	if (h->req != NULL)
+		return true;
+	if (h->ev->nchannels != 1)
+		return false;
+	c = h->cs[0];
+	return c->blocked_pass == pass || (c->busy != NULL && c->busy->started);
+}
+
 /* Starts an event that goes alone (several channels, or split from a batch). */
 static bool
 dispatch_alone(Held *h, Dispatch *d, TimestampTz now)
@@ -504,10 +524,12 @@ delivery_dispatch(void)
 		Held	   *h = dlist_container(Held, node, iter.cur);
 		Request    *req;
 
-		if ((d.slots <= 0 && d.room == 0) || ++scanned > LOOKAHEAD)
+		if (d.slots <= 0 && d.room == 0)
 			break;
-		if (h->req != NULL)
+		if (waits_behind(h))
 			continue;
+		if (++scanned > LOOKAHEAD)
+			break;
 		if (h->alone || h->ev->nchannels != 1)
 		{
 			if (!dispatch_alone(h, &d, now))

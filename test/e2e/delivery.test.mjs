@@ -612,6 +612,32 @@ describe('delivery under faults soketi cannot produce', () => {
 		assert.deepEqual(f.overlaps, []);
 	});
 
+	// A dispatch pass considers a bounded number of held events (4,096); the
+	// thousands waiting behind channel A's retry must not count against it.
+	test('a channel with thousands of events waiting for a retry does not hold up the channels after it', async () => {
+		f.reset();
+		const tag = tagOf();
+		const chA = `private-e2e.hol.a.${tag}`;
+		const chB = `private-e2e.hol.b.${tag}`;
+		const NA = 5000;
+		let failing = true;
+		f.plan([{ when: (r) => failing && r.events.some((e) => e.channels.includes(chA)), status: 503,
+			body: '{"error":"e2e unavailable"}' }]);
+		await db.query(`SELECT rtpush.send($1::text, 'evt', jsonb_build_object('t', $2::text, 'i', i))
+		                FROM generate_series(0, $3::int - 1) i`, [chA, tag, NA]);
+		await f.waitUntil('a refused request for channel A', () => requestsWith(tag).some((r) => r.status === 503), WAIT);
+		for (let i = NA; i < NA + 3; i++)
+			await send(db, [chB], 'evt', { t: tag, i });
+		await f.waitUntil('channel B delivered', () => mine(tag).filter((e) => e.data.i >= NA).length >= 3, WAIT);
+		assert.equal(mine(tag).filter((e) => e.data.i < NA).length, 0, 'nothing of channel A arrived while it was refused');
+		failing = false;
+		await f.waitUntil('channel A delivered', () => mine(tag).length >= NA + 3, WAIT);
+		await drained(db);
+		const a = mine(tag).filter((e) => e.data.i < NA).map((e) => e.data.i);
+		assert.deepEqual(a, [...Array(NA).keys()], 'channel A in order, each once');
+		assert.deepEqual(f.overlaps, []);
+	});
+
 	test('after rtpush.max_attempts failures the event goes to the dead letter', async () => {
 		f.reset();
 		const tag = tagOf();
