@@ -11,6 +11,14 @@
  * rest of the pass, so no later event overtakes it on any channel, while
  * other channels go on.  Outcomes (delete, retry, dead letter) are queued
  * for the worker to write in its next short transaction.
+ *
+ * A channel whose request failed keeps at most PARK_AT events held: its
+ * later events (and those of every channel they share an event with) are
+ * "parked", left in the outbox, so that one refused channel cannot fill the
+ * held set and stop the reading of every other channel.  When a parked
+ * channel moves again, the worker reads the outbox again from its start (a
+ * rescan); events already held are skipped by their key, parked ones are
+ * held or parked again, in id order.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -40,6 +48,13 @@
  * for a retry does not hold up the channels queued after it.
  */
 #define LOOKAHEAD 4096
+
+/*
+ * Parking: a failing channel keeps at most PARK_AT events held; a rescan
+ * waits RESCAN_MS after the previous one.
+ */
+#define PARK_AT 100
+#define RESCAN_MS 1000
 
 typedef struct Request Request;
 
@@ -78,6 +93,8 @@ struct ChannelState
 	Request    *busy;			/* request in flight carrying it */
 	uint64		blocked_pass;	/* pass in which an earlier event waits */
 	int			refs;			/* held events on it (they point here) */
+	bool		failing;		/* its last request failed and will be retried */
+	bool		parked;			/* later events of it wait in the outbox */
 };
 
 static ChannelState *channel(const char *name, bool create);
@@ -100,6 +117,10 @@ static TimestampTz paused_until = 0;	/* endpoint down or rate-limiting us */
 static int	pauses = 0;			/* consecutive pauses */
 static uint64 pass = 0;
 static HTAB *channels = NULL;
+static HTAB *held_keys = NULL;	/* OutboxKey of every held event */
+static int	nparked = 0;		/* channels parked */
+static bool rescan_wanted = false;
+static TimestampTz last_rescan = 0;
 static DeliveryOutcomes outcomes;
 static int	deleted_cap = 0,
 			retries_cap = 0,
@@ -116,6 +137,14 @@ delivery_init(void)
 	ctl.hcxt = TopMemoryContext;
 	channels = hash_create("rtpush channels", 1024, &ctl,
 						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(OutboxKey);
+	ctl.entrysize = sizeof(OutboxKey);
+	ctl.hcxt = TopMemoryContext;
+	held_keys = hash_create("rtpush held events", 1024, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	nparked = 0;
+	rescan_wanted = false;
 }
 
 int
@@ -124,22 +153,103 @@ delivery_held(void)
 	return nheld;
 }
 
-void
+static OutboxKey
+key_of(const OutboxEvent *ev)
+{
+	OutboxKey	k;
+
+	memset(&k, 0, sizeof(k));
+	k.xid = ev->xid;
+	k.id = ev->id;
+	return k;
+}
+
+/*
+ * Must ev wait in the outbox?  Yes behind a parked channel, and on a failing
+ * channel that already has PARK_AT events held.
+ */
+static bool
+must_park(ChannelState **cs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (cs[i]->parked || (cs[i]->failing && cs[i]->refs >= PARK_AT))
+			return true;
+	return false;
+}
+
+/* Leaves an event in the outbox; its channels' later events follow it. */
+static void
+park(ChannelState **cs, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (cs[i]->parked)
+			continue;
+		if (nparked++ == 0)
+			rescan_wanted = false;	/* wanted for this parking from now on */
+		cs[i]->parked = true;
+	}
+}
+
+bool
 delivery_add(OutboxEvent *ev)
 {
-	Held	   *h = MemoryContextAllocZero(TopMemoryContext, sizeof(Held));
+	OutboxKey	key = key_of(ev);
+	ChannelState **cs;
+	Held	   *h;
+	bool		found;
 
-	h->ev = ev;
-	/* resolve the channels once: a dispatch pass then only follows pointers */
-	h->cs = MemoryContextAlloc(TopMemoryContext, sizeof(ChannelState *) * Max(ev->nchannels, 1));
-	for (int i = 0; i < ev->nchannels; i++)
+	(void) hash_search(held_keys, &key, HASH_FIND, &found);
+	if (found)
 	{
-		h->cs[i] = channel(ev->channels[i], true);
-		h->cs[i]->refs++;
+		pfree(ev);				/* read again by a rescan: held already */
+		return false;
 	}
+	/* resolve the channels once: a dispatch pass then only follows pointers */
+	cs = MemoryContextAlloc(TopMemoryContext, sizeof(ChannelState *) * Max(ev->nchannels, 1));
+	for (int i = 0; i < ev->nchannels; i++)
+		cs[i] = channel(ev->channels[i], true);
+	if (must_park(cs, ev->nchannels))
+	{
+		park(cs, ev->nchannels);
+		pfree(cs);
+		pfree(ev);
+		return false;
+	}
+	h = MemoryContextAllocZero(TopMemoryContext, sizeof(Held));
+	h->ev = ev;
+	h->cs = cs;
+	for (int i = 0; i < ev->nchannels; i++)
+		cs[i]->refs++;
+	(void) hash_search(held_keys, &key, HASH_ENTER, NULL);
 	dlist_push_tail(&held_list, &h->node);
 	nheld++;
 	dispatch_due = true;
+	return true;
+}
+
+/* A rescan is wanted (a parked channel moves) and the last one is not too recent. */
+bool
+delivery_rescan_due(void)
+{
+	return rescan_wanted && nparked > 0 &&
+		GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(last_rescan, RESCAN_MS);
+}
+
+/* The worker reads the outbox again from its start: nothing is parked now. */
+void
+delivery_rescan_started(void)
+{
+	HASH_SEQ_STATUS seq;
+	ChannelState *c;
+
+	elog(DEBUG1, "rtpush: reading the outbox again for the events of %d parked channels", nparked);
+	hash_seq_init(&seq, channels);
+	while ((c = hash_seq_search(&seq)) != NULL)
+		c->parked = false;
+	nparked = 0;
+	rescan_wanted = false;
+	last_rescan = GetCurrentTimestamp();
 }
 
 /* The settings changed (a reload): the next pass runs whatever else happened. */
@@ -160,10 +270,17 @@ note_retry_time(Held *h)
 static void
 forget(Held *h)
 {
+	OutboxKey	key = key_of(h->ev);
+
 	dlist_delete(&h->node);
 	nheld--;
 	for (int i = 0; i < h->ev->nchannels; i++)
+	{
 		h->cs[i]->refs--;
+		if (h->cs[i]->parked && h->cs[i]->refs < PARK_AT / 2)
+			rescan_wanted = true;	/* it moves: read its parked events */
+	}
+	(void) hash_search(held_keys, &key, HASH_REMOVE, NULL);
 	pfree(h->cs);
 	pfree(h->ev);
 	pfree(h);
@@ -179,6 +296,7 @@ delivery_reset(void)
 		forget(dlist_container(Held, node, iter.cur));
 	delivery_outcomes_written();	/* drops them; the arrays are kept */
 	hash_destroy(channels);
+	hash_destroy(held_keys);
 	inflight = 0;
 	dispatch_due = true;
 	retry_at = 0;
@@ -285,6 +403,8 @@ channel(const char *name, bool create)
 		c->busy = NULL;
 		c->blocked_pass = 0;
 		c->refs = 0;
+		c->failing = false;
+		c->parked = false;
 	}
 	return c;
 }
@@ -304,7 +424,60 @@ release_channels(Held *h, Request *req)
 			h->cs[i]->busy = NULL;
 }
 
-/* Forgets channels no request and no held event refers to. */
+/* A request carrying h failed (failing) or went through (not). */
+static void
+set_failing(Held *h, bool failing)
+{
+	for (int i = 0; i < h->ev->nchannels; i++)
+	{
+		if (h->cs[i]->parked && h->cs[i]->failing && !failing)
+			rescan_wanted = true;	/* it moves again */
+		h->cs[i]->failing = failing;
+	}
+}
+
+/*
+ * Channel a has just failed with more than PARK_AT events held: keep its
+ * first PARK_AT and leave the rest in the outbox, with every later event of
+ * a channel that one of those shares.  Events in flight stay: no earlier
+ * event of their channels waits (a channel's events go in order).
+ */
+static void
+park_tail(ChannelState *a)
+{
+	int			kept = 0,
+				left = 0;
+	dlist_mutable_iter iter;
+
+	dlist_foreach_modify(iter, &held_list)
+	{
+		Held	   *h = dlist_container(Held, node, iter.cur);
+		bool		on_a = false,
+					behind = false;
+
+		if (h->req != NULL)
+			continue;
+		for (int i = 0; i < h->ev->nchannels; i++)
+		{
+			on_a |= (h->cs[i] == a);
+			behind |= h->cs[i]->parked;
+		}
+		if (!behind && !on_a)
+			continue;
+		if (!behind && kept < PARK_AT)
+		{
+			kept++;
+			continue;
+		}
+		park(h->cs, h->ev->nchannels);
+		forget(h);
+		left++;
+	}
+	elog(DEBUG1, "rtpush: a failing channel keeps %d events held; %d later events wait in the outbox",
+		 kept, left);
+}
+
+/* Forgets channels no request, no held event and no parked event refers to. */
 static void
 prune_channels(void)
 {
@@ -316,7 +489,7 @@ prune_channels(void)
 	hash_seq_init(&seq, channels);
 	while ((c = hash_seq_search(&seq)) != NULL)
 	{
-		if (c->busy == NULL && c->refs == 0)
+		if (c->busy == NULL && c->refs == 0 && !c->parked)
 			hash_search(channels, c->name, HASH_REMOVE, NULL);
 	}
 }
@@ -610,6 +783,7 @@ delivered(Request *req, TimestampTz now)
 
 		lat[i] = (double) (now - h->ev->queued_at);
 		add_deleted(h->ev);
+		set_failing(h, false);
 		forget(h);
 	}
 	rtpush_status_delivered(req->n, lat);
@@ -626,6 +800,13 @@ dead(Held *h, int status, const char *response, const char *reason)
 static void
 retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
 {
+	ChannelState *failed[PUSHER_MAX_CHANNELS];
+	int			nfailed = 0;
+
+	/* the channels it failed on (a multi-channel event goes alone) */
+	for (int i = 0; i < req->n; i++)
+		for (int j = 0; j < req->items[i]->ev->nchannels && nfailed < PUSHER_MAX_CHANNELS; j++)
+			failed[nfailed++] = req->items[i]->cs[j];
 	for (int i = 0; i < req->n; i++)
 	{
 		Held	   *h = req->items[i];
@@ -635,6 +816,9 @@ retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
 		if (!r->unreachable)
 			ev->attempts++;		/* nothing reached the endpoint: not an attempt */
 		h->req = NULL;
+		/* the endpoint refused it (not down, not rate-limiting everyone) */
+		if (!r->unreachable && r->status != 429)
+			set_failing(h, true);
 		if (ev->attempts >= rtpush_max_attempts || too_old)
 		{
 			char		reason[512];
@@ -648,6 +832,9 @@ retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
 		add_outcome(false, ev, (int) r->status, NULL, why);
 		pg_atomic_fetch_add_u64(&rtpush_shared->retried, 1);
 	}
+	for (int i = 0; i < nfailed; i++)
+		if (failed[i]->failing && !failed[i]->parked && failed[i]->refs > PARK_AT)
+			park_tail(failed[i]);
 }
 
 static void

@@ -14,7 +14,15 @@ extern void delivery_reset(void);	/* forget every held event */
 
 /* events held in memory (not yet delivered or dead) */
 extern int	delivery_held(void);
-extern void delivery_add(OutboxEvent *ev);	/* takes ownership, in id order */
+/*
+ * Takes ownership of ev (fetched in id order): holds it, or frees it when it
+ * is held already (a rescan) or must wait in the outbox (parked); true if held.
+ */
+extern bool delivery_add(OutboxEvent *ev);
+
+/* parked events: read the outbox again from its start when this says so */
+extern bool delivery_rescan_due(void);
+extern void delivery_rescan_started(void);
 
 /* starts as many requests as slots and order allow; returns requests started */
 extern int	delivery_dispatch(void);

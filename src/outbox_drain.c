@@ -91,8 +91,9 @@ outbox_drop_plans(void)
 	fetch_plan = snapshot_plan = delete_plan = NULL;
 }
 
+/* The next fetch reads the outbox from its start, as after a restart. */
 void
-outbox_forget(void)
+outbox_rewind(void)
 {
 	if (window_lo)
 		pfree(window_lo);
@@ -101,6 +102,23 @@ outbox_forget(void)
 	window_lo = window_hi = NULL;
 	window_last_xid = 0;
 	window_last_id = 0;
+}
+
+/*
+ * In the first window (after a start or a rewind) the fetch reads every
+ * visible row from the start of the outbox, not only rows committed since
+ * the last window.
+ */
+bool
+outbox_reading_from_start(void)
+{
+	return window_lo == NULL;
+}
+
+void
+outbox_forget(void)
+{
+	outbox_rewind();
 	outbox_drop_plans();
 }
 

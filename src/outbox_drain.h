@@ -48,6 +48,8 @@ typedef struct OutboxKey
 extern Oid	outbox_extension_oid(void);
 extern void outbox_plan_settings(void);	/* in the worker, once connected */
 extern void outbox_forget(void);	/* after CREATE/DROP EXTENSION: start over */
+extern void outbox_rewind(void);	/* the next fetch reads from the start */
+extern bool outbox_reading_from_start(void);
 extern void outbox_drop_plans(void);	/* after an error: prepare again */
 extern int	outbox_fetch(OutboxEvent **events, int max, bool *more);
 extern void outbox_delete(const OutboxKey *keys, int n);

@@ -127,6 +127,24 @@ fetch_events(void)
 
 	if (room < FETCH_PAGE / 4)
 		return;
+	if (delivery_rescan_due())
+	{
+		/* events of parked channels lie behind the read: read it all again */
+		outbox_rewind();
+		delivery_rescan_started();
+		fetch_more = true;
+	}
+	if (outbox_reading_from_start())
+	{
+		/*
+		 * A read from the start meets the rows of events delivered or
+		 * dead-lettered just now, deleted by this transaction: a snapshot
+		 * taken after those deletes does not see them.
+		 */
+		CommandCounterIncrement();
+		PopActiveSnapshot();
+		PushActiveSnapshot(GetTransactionSnapshot());
+	}
 	n = outbox_fetch(evs, room, &fetch_more);
 	for (int i = 0; i < n; i++)
 		delivery_add(evs[i]);
@@ -296,7 +314,8 @@ loop_once(MemoryContext turn, bool *woken)
 
 	/* a wake is kept until a fetch has seen what woke us */
 	wake_pending |= *woken;
-	want_fetch = (wake_pending || poll_due || fetch_more) && room_to_fetch();
+	want_fetch = (wake_pending || poll_due || fetch_more || delivery_rescan_due()) &&
+		room_to_fetch();
 
 	if (poll_due)
 		next_poll = TimestampTzPlusMilliseconds(now, rtpush_poll_interval);
