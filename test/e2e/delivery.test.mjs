@@ -643,6 +643,39 @@ describe('delivery under faults soketi cannot produce', () => {
 		assert.deepEqual(f.overlaps, []);
 	});
 
+	// An event on a refused channel A and on channel C, queued behind more
+	// events of A than A keeps held, is parked with C's later events: C keeps
+	// its order (nothing of C after it arrives first); C's earlier events and
+	// channel D's go on.
+	test('parked with a refused channel: an event on two channels keeps its place on both', async () => {
+		f.reset();
+		const tag = tagOf();
+		const [chA, chC, chD] = ['a', 'c', 'd'].map((x) => `private-e2e.park.${x}.${tag}`);
+		let failing = true;
+		f.plan([{ when: (r) => failing && r.events.some((e) => e.channels.includes(chA)), status: 503,
+			body: '{"error":"e2e unavailable"}' }]);
+		await db.query(`SELECT rtpush.send($1::text, 'evt', jsonb_build_object('t', $2::text, 'i', i))
+		                FROM generate_series(0, 299) i`, [chA, tag]);
+		await send(db, [chC], 'evt', { t: tag, i: 300 });
+		await f.waitUntil('a refused request for channel A', () => requestsWith(tag).some((r) => r.status === 503), WAIT);
+		await send(db, [chA, chC], 'evt', { t: tag, i: 301 });
+		for (let i = 302; i < 305; i++)
+			await send(db, [chC], 'evt', { t: tag, i });
+		await send(db, [chD], 'evt', { t: tag, i: 305 });
+		await f.waitUntil('channels C (before) and D delivered', () =>
+			mine(tag).some((e) => e.data.i === 300) && mine(tag).some((e) => e.data.i === 305), WAIT);
+		await sleep(1500);
+		assert.deepEqual(mine(tag).map((e) => e.data.i).sort(), [300, 305],
+			'nothing queued behind the two-channel event arrived while A was refused');
+		failing = false;
+		await f.waitUntil('everything delivered', () => new Set(mine(tag).map((e) => e.data.i)).size >= 306, WAIT);
+		await drained(db);
+		const on = (ch) => f.delivered().filter((e) => e.data?.t === tag && e.channels.includes(ch)).map((e) => e.data.i);
+		assert.deepEqual(on(chA), [...Array(300).keys(), 301], 'channel A in order, each once');
+		assert.deepEqual(on(chC), [300, 301, 302, 303, 304], 'channel C in order, each once');
+		assert.deepEqual(f.overlaps, []);
+	});
+
 	test('after rtpush.max_attempts failures the event goes to the dead letter', async () => {
 		f.reset();
 		const tag = tagOf();
