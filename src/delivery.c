@@ -118,6 +118,16 @@ static int	pauses = 0;			/* consecutive pauses */
 static uint64 pass = 0;
 static HTAB *channels = NULL;
 static HTAB *held_keys = NULL;	/* OutboxKey of every held event */
+
+/*
+ * Held events, their channel arrays, their keys' hash and the fetched rows
+ * live in held_cxt.
+ * It is reset once nothing is held and a burst made it grow past
+ * HELD_CXT_KEEP, so that the memory of a burst goes back rather than stay
+ * on the context's free lists for the life of the worker.
+ */
+static MemoryContext held_cxt = NULL;
+#define HELD_CXT_KEEP (256 * 1024)
 static int	nparked = 0;		/* channels parked */
 static bool rescan_wanted = false;
 static TimestampTz last_rescan = 0;
@@ -125,6 +135,19 @@ static DeliveryOutcomes outcomes;
 static int	deleted_cap = 0,
 			retries_cap = 0,
 			dead_cap = 0;
+
+static HTAB *
+new_held_keys(void)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(OutboxKey);
+	ctl.entrysize = sizeof(OutboxKey);
+	ctl.hcxt = held_cxt;
+	return hash_create("rtpush held events", 1024, &ctl,
+					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
 
 void
 delivery_init(void)
@@ -137,14 +160,18 @@ delivery_init(void)
 	ctl.hcxt = TopMemoryContext;
 	channels = hash_create("rtpush channels", 1024, &ctl,
 						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(OutboxKey);
-	ctl.entrysize = sizeof(OutboxKey);
-	ctl.hcxt = TopMemoryContext;
-	held_keys = hash_create("rtpush held events", 1024, &ctl,
-							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (held_cxt == NULL)
+		held_cxt = AllocSetContextCreate(TopMemoryContext, "rtpush held events",
+										 ALLOCSET_DEFAULT_SIZES);
+	held_keys = new_held_keys();
 	nparked = 0;
 	rescan_wanted = false;
+}
+
+MemoryContext
+delivery_context(void)
+{
+	return held_cxt;
 }
 
 int
@@ -206,7 +233,7 @@ delivery_add(OutboxEvent *ev)
 		return false;
 	}
 	/* resolve the channels once: a dispatch pass then only follows pointers */
-	cs = MemoryContextAlloc(TopMemoryContext, sizeof(ChannelState *) * Max(ev->nchannels, 1));
+	cs = MemoryContextAlloc(held_cxt, sizeof(ChannelState *) * Max(ev->nchannels, 1));
 	for (int i = 0; i < ev->nchannels; i++)
 		cs[i] = channel(ev->channels[i], true);
 	if (must_park(cs, ev->nchannels))
@@ -216,7 +243,7 @@ delivery_add(OutboxEvent *ev)
 		pfree(ev);
 		return false;
 	}
-	h = MemoryContextAllocZero(TopMemoryContext, sizeof(Held));
+	h = MemoryContextAllocZero(held_cxt, sizeof(Held));
 	h->ev = ev;
 	h->cs = cs;
 	for (int i = 0; i < ev->nchannels; i++)
@@ -682,6 +709,12 @@ delivery_dispatch(void)
 	int			scanned = 0;
 	dlist_mutable_iter iter;
 
+	if (nheld == 0 && MemoryContextMemAllocated(held_cxt, true) > HELD_CXT_KEEP)
+	{
+		/* nothing points into it but the (empty) hash of held keys */
+		MemoryContextReset(held_cxt);
+		held_keys = new_held_keys();
+	}
 	if (!configured() || now < paused_until)
 		return 0;
 	if (!dispatch_due && (retry_at == 0 || now < retry_at))

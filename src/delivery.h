@@ -10,6 +10,9 @@
 #include "outbox_drain.h"
 
 extern void delivery_init(void);
+
+/* where fetched events are allocated for delivery_add() */
+extern MemoryContext delivery_context(void);
 extern void delivery_reset(void);	/* forget every held event */
 
 /* events held in memory (not yet delivered or dead) */

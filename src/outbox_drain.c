@@ -157,9 +157,9 @@ prepare_fetch(void)
 	SPI_keepplan(fetch_plan);
 }
 
-/* Copies one fetched row into a single allocation in TopMemoryContext. */
+/* Copies one fetched row into a single allocation in cxt. */
 static OutboxEvent *
-copy_row(HeapTuple tup, TupleDesc desc)
+copy_row(HeapTuple tup, TupleDesc desc, MemoryContext cxt)
 {
 	bool		isnull;
 	ArrayType  *arr;
@@ -184,7 +184,7 @@ copy_row(HeapTuple tup, TupleDesc desc)
 	for (int i = 0; i < n; i++)
 		size += nulls[i] ? 1 : VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i])) + 1;
 
-	ev = MemoryContextAllocZero(TopMemoryContext, size);
+	ev = MemoryContextAllocZero(cxt, size);
 	p = (char *) ev + MAXALIGN(sizeof(OutboxEvent));
 	ev->channels = (char **) p;
 	p += MAXALIGN(n * sizeof(char *));
@@ -235,7 +235,7 @@ snapshot_xmin(const char *snap)
  * further rows.
  */
 int
-outbox_fetch(OutboxEvent **events, int max, bool *more)
+outbox_fetch(OutboxEvent **events, int max, bool *more, MemoryContext cxt)
 {
 	Datum		args[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -259,7 +259,7 @@ outbox_fetch(OutboxEvent **events, int max, bool *more)
 		elog(ERROR, "could not fetch from the outbox");
 	n = SPI_processed;
 	for (uint64 i = 0; i < n; i++)
-		events[i] = copy_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		events[i] = copy_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, cxt);
 
 	if (n > 0)
 	{

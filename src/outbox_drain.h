@@ -51,7 +51,8 @@ extern void outbox_forget(void);	/* after CREATE/DROP EXTENSION: start over */
 extern void outbox_rewind(void);	/* the next fetch reads from the start */
 extern bool outbox_reading_from_start(void);
 extern void outbox_drop_plans(void);	/* after an error: prepare again */
-extern int	outbox_fetch(OutboxEvent **events, int max, bool *more);
+/* events are allocated in cxt, one allocation each */
+extern int	outbox_fetch(OutboxEvent **events, int max, bool *more, MemoryContext cxt);
 extern void outbox_delete(const OutboxKey *keys, int n);
 extern void outbox_retry(const OutboxOutcome *o, int n);
 extern void outbox_dead_letter(const OutboxOutcome *o, int n);

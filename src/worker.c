@@ -145,7 +145,7 @@ fetch_events(void)
 		PopActiveSnapshot();
 		PushActiveSnapshot(GetTransactionSnapshot());
 	}
-	n = outbox_fetch(evs, room, &fetch_more);
+	n = outbox_fetch(evs, room, &fetch_more, delivery_context());
 	for (int i = 0; i < n; i++)
 		delivery_add(evs[i]);
 }
