@@ -278,7 +278,7 @@ CREATE FUNCTION rtpush.worker_status(
     OUT last_error text, OUT last_error_at timestamptz,
     OUT last_success_at timestamptz,
     OUT latency_p50_ms double precision, OUT latency_p99_ms double precision,
-    OUT started_at timestamptz, OUT wakeups bigint)
+    OUT started_at timestamptz, OUT wakeups bigint, OUT parked_channels integer)
 RETURNS record
 AS 'MODULE_PATHNAME', 'rtpush_worker_status'
 LANGUAGE C VOLATILE STRICT;
@@ -289,7 +289,7 @@ COMMENT ON FUNCTION rtpush.worker_status() IS
 CREATE VIEW rtpush.status AS
 SELECT w.pid, w.state,
        q.queued, q.oldest_queued_age,
-       w.in_flight, w.held,
+       w.in_flight, w.held, w.parked_channels,
        w.delivered, w.retried, w.failed, w.dead_lettered,
        d.dead_letter_size,
        w.http_requests, w.last_error, w.last_error_at, w.last_success_at,

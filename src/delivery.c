@@ -180,6 +180,12 @@ delivery_held(void)
 	return nheld;
 }
 
+int
+delivery_parked(void)
+{
+	return nparked;
+}
+
 static OutboxKey
 key_of(const OutboxEvent *ev)
 {

@@ -17,6 +17,8 @@ extern void delivery_reset(void);	/* forget every held event */
 
 /* events held in memory (not yet delivered or dead) */
 extern int	delivery_held(void);
+/* channels whose later events wait in the outbox (parked) */
+extern int	delivery_parked(void);
 /*
  * Takes ownership of ev (fetched in id order): holds it, or frees it when it
  * is held already (a rescan) or must wait in the outbox (parked); true if held.

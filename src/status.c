@@ -167,11 +167,12 @@ rtpush_status_delivered(int nevents, double latency_us_each[])
 }
 
 void
-rtpush_status_counts(int in_flight, int held)
+rtpush_status_counts(int in_flight, int held, int parked)
 {
 	SpinLockAcquire(&rtpush_shared->mutex);
 	rtpush_shared->in_flight = in_flight;
 	rtpush_shared->held = held;
+	rtpush_shared->parked = parked;
 	SpinLockRelease(&rtpush_shared->mutex);
 }
 
@@ -206,8 +207,8 @@ Datum
 rtpush_worker_status(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		v[16];
-	bool		n[16] = {0};
+	Datum		v[17];
+	bool		n[17] = {0};
 	uint64		hist[RTPUSH_LATENCY_BUCKETS];
 	uint64		total = 0;
 	RtpushShared s;
@@ -247,6 +248,7 @@ rtpush_worker_status(PG_FUNCTION_ARGS)
 	v[14] = TimestampTzGetDatum(s.started_at);
 	n[14] = (s.started_at == 0);
 	v[15] = Int64GetDatum(pg_atomic_read_u64(&rtpush_shared->wakeups));
+	v[16] = Int32GetDatum(s.parked);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
 }

@@ -29,6 +29,7 @@ typedef struct RtpushShared
 	char		last_error[256];
 	int			in_flight;		/* requests in flight */
 	int			held;			/* events held in the worker's memory */
+	int			parked;			/* channels whose later events wait in the outbox */
 	pg_atomic_uint64 delivered;
 	pg_atomic_uint64 retried;
 	pg_atomic_uint64 failed;	/* failed attempts */
@@ -50,6 +51,6 @@ extern void rtpush_note_queued(void);
 extern void rtpush_status_set_state(const char *state);
 extern void rtpush_status_error(const char *msg);
 extern void rtpush_status_delivered(int nevents, double latency_us_each[]);
-extern void rtpush_status_counts(int in_flight, int held);
+extern void rtpush_status_counts(int in_flight, int held, int parked);
 
 #endif

@@ -335,7 +335,7 @@ loop_once(MemoryContext turn, bool *woken)
 	if (OidIsValid(extension_oid))
 		delivery_dispatch();
 	report_state();
-	rtpush_status_counts(http_active(), delivery_held());
+	rtpush_status_counts(http_active(), delivery_held(), delivery_parked());
 
 	timeout = wait_timeout();
 	if (fetch_more && room_to_fetch())

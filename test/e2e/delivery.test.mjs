@@ -632,8 +632,9 @@ describe('delivery under faults soketi cannot produce', () => {
 			await send(db, [chB], 'evt', { t: tag, i });
 		await f.waitUntil('channel B delivered', () => mine(tag).filter((e) => e.data.i >= NA).length >= 3, WAIT);
 		assert.equal(mine(tag).filter((e) => e.data.i < NA).length, 0, 'nothing of channel A arrived while it was refused');
-		const held = (await statusRow(db)).held;
-		assert.ok(held <= 200, `the worker holds ${held} events while channel A is refused`);
+		const st = await statusRow(db);
+		assert.ok(st.held <= 200, `the worker holds ${st.held} events while channel A is refused`);
+		assert.equal(st.parked_channels, 1, 'rtpush.status shows channel A parked');
 		failing = false;
 		await f.waitUntil('channel A delivered', () => mine(tag).length >= NA + 3, WAIT);
 		await drained(db);
@@ -641,6 +642,7 @@ describe('delivery under faults soketi cannot produce', () => {
 		assert.equal(a.length, NA, 'channel A: each event once');
 		assert.deepEqual(a, [...Array(NA).keys()], 'channel A in order');
 		assert.deepEqual(f.overlaps, []);
+		assert.equal((await statusRow(db)).parked_channels, 0, 'nothing parked once A is delivered');
 	});
 
 	// An event on a refused channel A and on channel C, queued behind more
