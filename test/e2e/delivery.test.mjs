@@ -666,7 +666,15 @@ describe('delivery under faults soketi cannot produce', () => {
 		await send(db, [chD], 'evt', { t: tag, i: 305 });
 		await f.waitUntil('channels C (before) and D delivered', () =>
 			mine(tag).some((e) => e.data.i === 300) && mine(tag).some((e) => e.data.i === 305), WAIT);
-		await sleep(1500);
+		// while A stays refused, C stays parked behind it without the worker
+		// reading the outbox again and again (a re-read walks every queued row)
+		await db.set({ log_min_messages: 'debug1' });
+		const rereads = () => (db.log().match(/reading the outbox again/g) ?? []).length;
+		const before = rereads();
+		await sleep(4000);
+		const during = rereads() - before;
+		await db.set({ log_min_messages: null });
+		assert.ok(during <= 1, `the worker read the outbox again ${during} times in 4 s while channel A was refused`);
 		assert.deepEqual(mine(tag).map((e) => e.data.i).sort(), [300, 305],
 			'nothing queued behind the two-channel event arrived while A was refused');
 		failing = false;
