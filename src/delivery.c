@@ -355,8 +355,7 @@ static void
 add_deleted(const OutboxEvent *ev)
 {
 	outcomes.deleted = grow(outcomes.deleted, &deleted_cap, outcomes.ndeleted + 1, sizeof(OutboxKey));
-	outcomes.deleted[outcomes.ndeleted].xid = ev->xid;
-	outcomes.deleted[outcomes.ndeleted++].id = ev->id;
+	outcomes.deleted[outcomes.ndeleted++] = key_of(ev);
 }
 
 static char *
