@@ -286,6 +286,14 @@ LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION rtpush.worker_status() IS
     'rtpush: the delivery worker''s shared-memory counters';
 
+CREATE FUNCTION rtpush.parked_channels(OUT channel text, OUT parked_since timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'rtpush_parked_channels'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION rtpush.parked_channels() IS
+    'rtpush: channels whose later events wait in the outbox behind a failing request (the first 16)';
+
 CREATE VIEW rtpush.status AS
 SELECT w.pid, w.state,
        q.queued, q.oldest_queued_age,
@@ -355,7 +363,9 @@ $$;
 COMMENT ON FUNCTION rtpush.redeliver(bigint[]) IS
     'rtpush: moves dead letters back to the outbox for another delivery';
 
-REVOKE ALL ON FUNCTION rtpush.worker_status(), rtpush.wake_worker(),
+-- parked_channels() names channels (they can hold user ids): not for
+-- pg_monitor, unlike the counters.
+REVOKE ALL ON FUNCTION rtpush.worker_status(), rtpush.wake_worker(), rtpush.parked_channels(),
     rtpush.fetch_window(xid8, bigint, pg_snapshot, pg_snapshot, integer),
     rtpush.redeliver(bigint[]) FROM PUBLIC;
 REVOKE ALL ON rtpush.status FROM PUBLIC;

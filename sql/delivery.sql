@@ -55,7 +55,10 @@ RESET ROLE;
 SET ROLE rtpush_monitor;
 SELECT queued FROM rtpush.status;
 SELECT count(*) FROM rtpush.outbox;
+SELECT * FROM rtpush.parked_channels();
 RESET ROLE;
+-- nothing parked: the worker waits in another database
+SELECT * FROM rtpush.parked_channels();
 
 -- secrets: hidden from everyone but superusers
 SET ROLE rtpush_nobody;

@@ -99,6 +99,9 @@ struct ChannelState
 
 static ChannelState *channel(const char *name, bool create);
 
+StaticAssertDecl(RTPUSH_CHANNEL_NAME_SIZE == PUSHER_MAX_CHANNEL_LEN + 1,
+				 "rtpush.parked_channels() lists whole channel names");
+
 static dlist_head held_list = DLIST_STATIC_INIT(held_list);
 static int	nheld = 0;
 static int	inflight = 0;
@@ -165,6 +168,7 @@ delivery_init(void)
 										 ALLOCSET_DEFAULT_SIZES);
 	held_keys = new_held_keys();
 	nparked = 0;
+	rtpush_status_unparked();
 	rescan_wanted = false;
 }
 
@@ -221,6 +225,7 @@ park(ChannelState **cs, int n)
 		if (nparked++ == 0)
 			rescan_wanted = false;	/* wanted for this parking from now on */
 		cs[i]->parked = true;
+		rtpush_status_parked(cs[i]->name);
 	}
 }
 
@@ -281,6 +286,7 @@ delivery_rescan_started(void)
 	while ((c = hash_seq_search(&seq)) != NULL)
 		c->parked = false;
 	nparked = 0;
+	rtpush_status_unparked();
 	rescan_wanted = false;
 	last_rescan = GetCurrentTimestamp();
 }

@@ -176,6 +176,29 @@ rtpush_status_counts(int in_flight, int held, int parked)
 	SpinLockRelease(&rtpush_shared->mutex);
 }
 
+/* Lists a channel just parked (the first RTPUSH_PARKED_LISTED only). */
+void
+rtpush_status_parked(const char *channel)
+{
+	SpinLockAcquire(&rtpush_shared->mutex);
+	if (rtpush_shared->nlisted < RTPUSH_PARKED_LISTED)
+	{
+		int			i = rtpush_shared->nlisted++;
+
+		strlcpy(rtpush_shared->parked_name[i], channel, RTPUSH_CHANNEL_NAME_SIZE);
+		rtpush_shared->parked_since[i] = GetCurrentTimestamp();
+	}
+	SpinLockRelease(&rtpush_shared->mutex);
+}
+
+void
+rtpush_status_unparked(void)
+{
+	SpinLockAcquire(&rtpush_shared->mutex);
+	rtpush_shared->nlisted = 0;
+	SpinLockRelease(&rtpush_shared->mutex);
+}
+
 /* ---- SQL ---- */
 
 /* quantile q of the latency histogram, in milliseconds; NULL when empty */
@@ -251,6 +274,41 @@ rtpush_worker_status(PG_FUNCTION_ARGS)
 	v[16] = Int32GetDatum(s.parked);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
+}
+
+/*
+ * rtpush.parked_channels(): the channels whose later events wait in the
+ * outbox behind a failing request, as the worker last published them.
+ */
+PG_FUNCTION_INFO_V1(rtpush_parked_channels);
+Datum
+rtpush_parked_channels(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char		(*name)[RTPUSH_CHANNEL_NAME_SIZE];
+	TimestampTz since[RTPUSH_PARKED_LISTED];
+	int			n;
+
+	if (rtpush_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rtpush is not loaded through shared_preload_libraries"),
+				 errhint("Add rtpush to shared_preload_libraries and restart the server.")));
+	InitMaterializedSRF(fcinfo, 0);
+	name = palloc(sizeof(rtpush_shared->parked_name));
+	SpinLockAcquire(&rtpush_shared->mutex);
+	n = rtpush_shared->nlisted;
+	memcpy(name, rtpush_shared->parked_name, sizeof(rtpush_shared->parked_name));
+	memcpy(since, rtpush_shared->parked_since, sizeof(since));
+	SpinLockRelease(&rtpush_shared->mutex);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		v[2] = {CStringGetTextDatum(name[i]), TimestampTzGetDatum(since[i])};
+		bool		isnull[2] = {false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, isnull);
+	}
+	return (Datum) 0;
 }
 
 /* rtpush.wake_worker(): wake the worker at COMMIT (e.g. after redeliver) */

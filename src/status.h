@@ -13,6 +13,9 @@
 #include "utils/timestamp.h"
 
 #define RTPUSH_LATENCY_BUCKETS 200
+/* parked channels listed by rtpush.parked_channels(): the first ones parked */
+#define RTPUSH_PARKED_LISTED 16
+#define RTPUSH_CHANNEL_NAME_SIZE 165	/* a Pusher channel name and its NUL */
 
 typedef struct RtpushShared
 {
@@ -30,6 +33,9 @@ typedef struct RtpushShared
 	int			in_flight;		/* requests in flight */
 	int			held;			/* events held in the worker's memory */
 	int			parked;			/* channels whose later events wait in the outbox */
+	int			nlisted;		/* of them named below */
+	char		parked_name[RTPUSH_PARKED_LISTED][RTPUSH_CHANNEL_NAME_SIZE];
+	TimestampTz parked_since[RTPUSH_PARKED_LISTED];
 	pg_atomic_uint64 delivered;
 	pg_atomic_uint64 retried;
 	pg_atomic_uint64 failed;	/* failed attempts */
@@ -52,5 +58,7 @@ extern void rtpush_status_set_state(const char *state);
 extern void rtpush_status_error(const char *msg);
 extern void rtpush_status_delivered(int nevents, double latency_us_each[]);
 extern void rtpush_status_counts(int in_flight, int held, int parked);
+extern void rtpush_status_parked(const char *channel);	/* a channel parked */
+extern void rtpush_status_unparked(void);	/* none parked any more */
 
 #endif

@@ -635,6 +635,8 @@ describe('delivery under faults soketi cannot produce', () => {
 		const st = await statusRow(db);
 		assert.ok(st.held <= 200, `the worker holds ${st.held} events while channel A is refused`);
 		assert.equal(st.parked_channels, 1, 'rtpush.status shows channel A parked');
+		assert.deepEqual((await db.query('SELECT channel FROM rtpush.parked_channels()')).rows.map((r) => r.channel), [chA],
+			'rtpush.parked_channels() names it');
 		failing = false;
 		await f.waitUntil('channel A delivered', () => mine(tag).length >= NA + 3, WAIT);
 		await drained(db);
@@ -643,6 +645,7 @@ describe('delivery under faults soketi cannot produce', () => {
 		assert.deepEqual(a, [...Array(NA).keys()], 'channel A in order');
 		assert.deepEqual(f.overlaps, []);
 		assert.equal((await statusRow(db)).parked_channels, 0, 'nothing parked once A is delivered');
+		assert.equal((await db.query('SELECT * FROM rtpush.parked_channels()')).rows.length, 0);
 	});
 
 	// An event on a refused channel A and on channel C, queued behind more
