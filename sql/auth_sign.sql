@@ -84,6 +84,52 @@ SELECT rtpush.authenticate_user('12345678', '{"id": "12"}');
 SELECT rtpush.client_config('12');
 SELECT rtpush.client_config();
 SELECT rtpush.client_config('12')::text LIKE '%secret%' AS mentions_secret;
+-- clients behind a TLS proxy: their websocket host, port and TLS apart from the API's
+ALTER SYSTEM SET rtpush.ws_host = 'ws.example.com';
+ALTER SYSTEM SET rtpush.ws_port = 443;
+ALTER SYSTEM SET rtpush.ws_tls = on;
+SELECT pg_reload_conf();
+\o /dev/null
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.2);
+SELECT pg_sleep(0.2);
+\o
+SELECT c->'wsHost' AS ws_host, c->'wsPort' AS ws_port, c->'wssPort' AS wss_port, c->'forceTLS' AS force_tls
+FROM rtpush.client_config() c;
+ALTER SYSTEM SET rtpush.ws_tls = off;
+ALTER SYSTEM RESET rtpush.ws_port;
+SELECT pg_reload_conf();
+\o /dev/null
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.2);
+SELECT pg_sleep(0.2);
+\o
+SELECT c->'wsHost' AS ws_host, c->'wsPort' AS ws_port, c->'forceTLS' AS force_tls FROM rtpush.client_config() c;
+ALTER SYSTEM SET rtpush.ws_host = 'wss://ws.example.com';
+ALTER SYSTEM SET rtpush.ws_tls = maybe;
+ALTER SYSTEM RESET rtpush.ws_host;
+ALTER SYSTEM RESET rtpush.ws_tls;
+SELECT pg_reload_conf();
+\o /dev/null
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.1);
+SELECT pg_sleep(0.2);
+SELECT pg_sleep(0.2);
+\o
+SELECT rtpush.client_config() = rtpush.client_config(NULL) AND
+       rtpush.client_config()->>'wsHost' = '127.0.0.1' AND
+       rtpush.client_config()->>'forceTLS' = 'false' AS back_to_the_api_host;
 
 -- ---- encrypted channels: shared_secret needs the master key -----------------
 SELECT rtpush.authorize_channel('1234.5678', 'private-encrypted-user.12.prescriptions', '12');

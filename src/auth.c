@@ -593,26 +593,39 @@ rtpush_authenticate_user(PG_FUNCTION_ARGS)
 	PG_RETURN_JSONB_P(auth_result(auth.data, "user_data", data.data, NULL));
 }
 
+/* Do clients connect with TLS?  rtpush.ws_tls, or as rtpush.scheme. */
+static bool
+client_tls(void)
+{
+	if (rtpush_ws_tls == RTPUSH_WS_TLS_AUTO)
+		return rtpush_scheme && strcmp(rtpush_scheme, "https") == 0;
+	return rtpush_ws_tls == RTPUSH_WS_TLS_ON;
+}
+
 /* rtpush.client_config(user_id text) RETURNS jsonb: never the secret */
 Datum
 rtpush_client_config(PG_FUNCTION_ARGS)
 {
 	JsonbParseState *st = NULL;
 	JsonbValue *res;
+	const char *ws_host = rtpush_ws_host && rtpush_ws_host[0] ? rtpush_ws_host
+		: rtpush_host ? rtpush_host : "";
 
 	rtpush_require_credentials(false);
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	put_string(&st, "key", rtpush_key);
 	put_string(&st, "cluster", rtpush_cluster ? rtpush_cluster : "");
-	put_bool(&st, "forceTLS", rtpush_scheme && strcmp(rtpush_scheme, "https") == 0);
+	put_bool(&st, "forceTLS", client_tls());
 	if (!PG_ARGISNULL(0))
 		put_string(&st, "user_id", text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	put_string(&st, "auth_endpoint", rtpush_auth_endpoint ? rtpush_auth_endpoint : "");
-	if (rtpush_host && rtpush_host[0])
+	if (ws_host[0])
 	{
-		put_string(&st, "wsHost", rtpush_host);
-		put_int(&st, "wsPort", rtpush_effective_port());
-		put_int(&st, "wssPort", rtpush_effective_port());
+		int			port = rtpush_ws_port > 0 ? rtpush_ws_port : rtpush_effective_port();
+
+		put_string(&st, "wsHost", ws_host);
+		put_int(&st, "wsPort", port);
+		put_int(&st, "wssPort", port);
 	}
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));

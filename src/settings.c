@@ -41,11 +41,23 @@ int			rtpush_max_payload_bytes = 10240;
 int			rtpush_oversize = RTPUSH_OVERSIZE_ERROR;
 char	   *rtpush_socket_id = NULL;
 char	   *rtpush_auth_endpoint = NULL;
+char	   *rtpush_ws_host = NULL;
+int			rtpush_ws_port = 0;
+int			rtpush_ws_tls = RTPUSH_WS_TLS_AUTO;
 char	   *rtpush_event_id_field = NULL;
 
 static const struct config_enum_entry oversize_options[] = {
 	{"error", RTPUSH_OVERSIZE_ERROR, false},
 	{"thin", RTPUSH_OVERSIZE_THIN, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry ws_tls_options[] = {
+	{"auto", RTPUSH_WS_TLS_AUTO, false},
+	{"on", RTPUSH_WS_TLS_ON, false},
+	{"off", RTPUSH_WS_TLS_OFF, false},
+	{"true", RTPUSH_WS_TLS_ON, true},
+	{"false", RTPUSH_WS_TLS_OFF, true},
 	{NULL, 0, false}
 };
 
@@ -61,19 +73,33 @@ check_scheme(char **newval, void **extra, GucSource source)
 	return false;
 }
 
+/* a bare host name: no space, scheme, path, query or fragment */
 static bool
-check_no_space(char **newval, void **extra, GucSource source)
+is_bare_host(const char *value, const char *port_setting)
 {
-	for (const char *p = *newval; *p; p++)
+	for (const char *p = value; *p; p++)
 	{
 		if (*p == ' ' || *p == '/' || *p == '\t' || *p == '\n' || *p == '?' || *p == '#')
 		{
-			GUC_check_errdetail("Value \"%s\" contains a space, slash, \"?\" or \"#\".", *newval);
-			GUC_check_errhint("Give the bare value: a host name without scheme, port or path; the port goes in rtpush.port.");
+			GUC_check_errdetail("Value \"%s\" contains a space, slash, \"?\" or \"#\".", value);
+			GUC_check_errhint("Give the bare value: a host name without scheme, port or path; the port goes in %s.",
+							  port_setting);
 			return false;
 		}
 	}
 	return true;
+}
+
+static bool
+check_no_space(char **newval, void **extra, GucSource source)
+{
+	return is_bare_host(*newval, "rtpush.port");
+}
+
+static bool
+check_ws_host(char **newval, void **extra, GucSource source)
+{
+	return is_bare_host(*newval, "rtpush.ws_port");
 }
 
 static bool
@@ -88,6 +114,28 @@ check_field_name(char **newval, void **extra, GucSource source)
 		}
 	}
 	return true;
+}
+
+/*
+ * Where browsers connect, when it is not where the worker posts: a server
+ * behind a TLS proxy (wss://ws.example.com:443) whose HTTP API the database
+ * reaches directly (http://127.0.0.1:8080).
+ */
+static void
+define_client_settings(void)
+{
+	DefineCustomStringVariable("rtpush.ws_host",
+							   "Websocket host that rtpush.client_config() tells clients; empty means rtpush.host.",
+							   NULL, &rtpush_ws_host, "", PGC_SIGHUP, 0,
+							   check_ws_host, NULL, NULL);
+	DefineCustomIntVariable("rtpush.ws_port",
+							"Websocket port that rtpush.client_config() tells clients; 0 means the HTTP API's port.",
+							NULL, &rtpush_ws_port, 0, 0, 65535, PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomEnumVariable("rtpush.ws_tls",
+							 "Whether clients connect with TLS (forceTLS); auto means as rtpush.scheme.",
+							 NULL, &rtpush_ws_tls, RTPUSH_WS_TLS_AUTO, ws_tls_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 }
 
 static void
@@ -126,6 +174,7 @@ define_endpoint_settings(void)
 	DefineCustomStringVariable("rtpush.auth_endpoint", "Auth endpoint path that rtpush.client_config() tells clients.",
 							   NULL, &rtpush_auth_endpoint, "/api/v1/broadcasting/auth",
 							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	define_client_settings();
 }
 
 static void

@@ -12,6 +12,13 @@ typedef enum RtpushOversize
 	RTPUSH_OVERSIZE_THIN
 } RtpushOversize;
 
+typedef enum RtpushWsTls
+{
+	RTPUSH_WS_TLS_AUTO,			/* as rtpush.scheme: https means TLS */
+	RTPUSH_WS_TLS_ON,
+	RTPUSH_WS_TLS_OFF
+} RtpushWsTls;
+
 /* endpoint and credentials (reload) */
 extern char *rtpush_app_id;
 extern char *rtpush_key;
@@ -45,8 +52,11 @@ extern char *rtpush_socket_id;
 /* delivery: member holding the outbox id in object payloads; '' = none */
 extern char *rtpush_event_id_field;
 
-/* client configuration */
+/* client configuration: what rtpush.client_config() tells pusher-js */
 extern char *rtpush_auth_endpoint;
+extern char *rtpush_ws_host;	/* '' = rtpush.host */
+extern int	rtpush_ws_port;		/* 0 = the API port */
+extern int	rtpush_ws_tls;
 
 extern void rtpush_define_settings(void);
 

@@ -6,6 +6,7 @@
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startSoketi } from './lib/soketi.mjs';
 import { startPostgres } from './lib/pg.mjs';
 import { pusherClient } from './lib/clients.mjs';
@@ -85,6 +86,52 @@ describe('subscriber authorization through rtpush on soketi', () => {
 		assert.equal(data.auth_endpoint, '/api/v1/broadcasting/auth');
 		const anon = await fetch(`${authServer.url}/api/v1/broadcasting/config`);
 		assert.equal(anon.status, 401);
+	});
+
+	// A TCP forwarder stands in for the TLS proxy in front of soketi's
+	// websockets; the worker posts to soketi's HTTP API directly.  A pusher-js
+	// client configured from client_config() alone connects through the proxy
+	// and receives what a row write sends.
+	test('clients connect where rtpush.ws_host / ws_port say, apart from the API the worker posts to', async () => {
+		const sockets = new Set();
+		let connections = 0;
+		const proxy = net.createServer((down) => {
+			connections++;
+			const up = net.connect(soketi.port, soketi.host);
+			for (const s of [down, up]) {
+				sockets.add(s);
+				s.on('error', () => { down.destroy(); up.destroy(); });
+			}
+			down.pipe(up);
+			up.pipe(down);
+		});
+		await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+		const proxyPort = proxy.address().port;
+		try {
+			await pg.set({ 'rtpush.ws_host': '127.0.0.1', 'rtpush.ws_port': proxyPort, 'rtpush.ws_tls': 'off' });
+			const r = await fetch(`${authServer.url}/api/v1/broadcasting/config`, {
+				headers: { authorization: 'Bearer tok-patient' },
+			});
+			const { data } = await r.json();
+			assert.deepEqual([data.wsHost, data.wsPort, data.wssPort, data.forceTLS], ['127.0.0.1', proxyPort, proxyPort, false]);
+			const c = await pusherClient({ soketi, pusherOptions: {
+				key: data.key, wsHost: data.wsHost, wsPort: data.wsPort, wssPort: data.wssPort, forceTLS: data.forceTLS } });
+			clients.push(c);
+			await c.connected();
+			assert.equal(connections, 1, 'the client came through the proxy');
+			const channel = `e2e-proxy.${process.pid}`;
+			await c.subscribe(channel);
+			const col = c.collect(channel, 'evt');
+			await pg.query(`SELECT rtpush.send($1::text, 'evt', '{"via": "proxy"}')`, [channel]);
+			await col.waitFor(1, 15000);
+			assert.deepEqual(col.data, [{ via: 'proxy' }]);
+			await c.disconnect();
+		} finally {
+			await pg.set({ 'rtpush.ws_host': null, 'rtpush.ws_port': null, 'rtpush.ws_tls': null });
+			for (const s of sockets)
+				s.destroy();
+			await new Promise((resolve) => proxy.close(resolve));
+		}
 	});
 
 	test('own private channel: soketi accepts rtpush\'s signature and delivers', async () => {
