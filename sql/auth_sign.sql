@@ -88,45 +88,18 @@ SELECT rtpush.client_config('12')::text LIKE '%secret%' AS mentions_secret;
 ALTER SYSTEM SET rtpush.ws_host = 'ws.example.com';
 ALTER SYSTEM SET rtpush.ws_port = 443;
 ALTER SYSTEM SET rtpush.ws_tls = on;
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT c->'wsHost' AS ws_host, c->'wsPort' AS ws_port, c->'wssPort' AS wss_port, c->'forceTLS' AS force_tls
 FROM rtpush.client_config() c;
 ALTER SYSTEM SET rtpush.ws_tls = off;
 ALTER SYSTEM RESET rtpush.ws_port;
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT c->'wsHost' AS ws_host, c->'wsPort' AS ws_port, c->'forceTLS' AS force_tls FROM rtpush.client_config() c;
 ALTER SYSTEM SET rtpush.ws_host = 'wss://ws.example.com';
 ALTER SYSTEM SET rtpush.ws_tls = maybe;
 ALTER SYSTEM RESET rtpush.ws_host;
 ALTER SYSTEM RESET rtpush.ws_tls;
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT rtpush.client_config() = rtpush.client_config(NULL) AND
        rtpush.client_config()->>'wsHost' = '127.0.0.1' AND
        rtpush.client_config()->>'forceTLS' = 'false' AS back_to_the_api_host;
@@ -135,30 +108,12 @@ SELECT rtpush.client_config() = rtpush.client_config(NULL) AND
 SELECT rtpush.authorize_channel('1234.5678', 'private-encrypted-user.12.prescriptions', '12');
 SELECT rtpush.authorize_channel('1234.5678', 'private-encrypted-user.1.prescriptions', '12');
 ALTER SYSTEM SET rtpush.encryption_master_key = 'BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 -- pusher: regress-key:7b1d6dcbfa49f6fe29e1e9bdde885f4ad366bb31b60a2620f502b6388bc6883d,
 --   shared_secret zf0s2u25rmqlnSX2XJoM7s0iA/Bk8U522yMs7X4ExiU= (encryptionMasterKeyBase64 as above)
 SELECT rtpush.authorize_channel('1234.5678', 'private-encrypted-user.12.prescriptions', '12');
 ALTER SYSTEM SET rtpush.encryption_master_key = 'dG9vIHNob3J0';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT rtpush.authorize_channel('1234.5678', 'private-encrypted-user.12.prescriptions', '12');
 
 -- ---- published vectors with other credentials --------------------------------
@@ -169,29 +124,11 @@ SELECT rtpush.authorize_channel('1234.5678', 'private-encrypted-user.12.prescrip
 ALTER SYSTEM RESET rtpush.encryption_master_key;
 ALTER SYSTEM SET rtpush.key = '278d425bdf160c739803';
 ALTER SYSTEM SET rtpush.secret = '7ad3773142a6692b25b8';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT rtpush.authorize_channel('1234.1234', 'private-foobar', 'anyone');
 ALTER SYSTEM SET rtpush.key = 'aaaa';
 ALTER SYSTEM SET rtpush.secret = 'tofu';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 -- aaaa:f4b1fdeea7c93e32648c7230e32b172057c5623cace6cfce791c6e7035e0babd
 SELECT rtpush.authenticate_user('123.456', '{"id": "45678"}');
 -- aaaa:b8a9f173455903792ae2b788add0c4c78ad7372b3ae7fb5769479276a1993743
@@ -201,44 +138,17 @@ SELECT rtpush.authenticate_user('1.1', '{"id": "ą§¶™€łü€ß£"}');
 
 -- ---- unset credentials: a clear error, never the secret ----------------------
 ALTER SYSTEM SET rtpush.secret = '';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT rtpush.authorize_channel('1234.5678', 'private-user.1.notifications', '1');
 SELECT rtpush.authenticate_user('1234.5678', '{"id": "1"}');
 SELECT rtpush.verify_webhook('aaaa', 'x', '{}');
 SELECT rtpush.client_config('1')->>'key' AS key_still_served;
 ALTER SYSTEM SET rtpush.key = '';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT rtpush.client_config('1');
 ALTER SYSTEM RESET rtpush.key;
 ALTER SYSTEM RESET rtpush.secret;
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT current_setting('rtpush.key') AS key_restored,
        rtpush.authorize_channel('1234.5678', 'private-user.1.notifications', '1')->>'auth'
          = 'regress-key:816c559e10beb7dac2e4d9e6c17c4155d1cc6fc94912e06e27f41f4ee207a462' AS signs_again;

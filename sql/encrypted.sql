@@ -102,52 +102,24 @@ BEGIN
 END $$;
 -- 9 bytes: too short
 ALTER SYSTEM SET rtpush.encryption_master_key = 'dG9vIHNob3J0';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT current_setting('rtpush.encryption_master_key') = 'dG9vIHNob3J0' AS key_in_effect;
 SELECT * FROM try_key();
 -- 33 bytes: one too many
 ALTER SYSTEM SET rtpush.encryption_master_key = 'bPg/Agebobq6ITL6M+c7Qrk5JtWa20zw8cLEmRcUpPQA';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT length(decode('bPg/Agebobq6ITL6M+c7Qrk5JtWa20zw8cLEmRcUpPQA', 'base64')) AS bytes,
        current_setting('rtpush.encryption_master_key') = 'bPg/Agebobq6ITL6M+c7Qrk5JtWa20zw8cLEmRcUpPQA' AS key_in_effect;
 SELECT * FROM try_key();
 -- not base64 at all (a hex key of 32 bytes, a common mistake, is 64 characters
 -- that happen to be valid base64 of 48 bytes; this one has a '!')
 ALTER SYSTEM SET rtpush.encryption_master_key = 'not base64!not base64!not base64!not base64!';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT current_setting('rtpush.encryption_master_key') LIKE 'not base64!%' AS key_in_effect;
 SELECT * FROM try_key();
 -- 32 bytes as 64 hex digits: decodes as base64, but to 48 bytes
 ALTER SYSTEM SET rtpush.encryption_master_key = '6cf83f02079ba1baba2132fa33e73b42b93926d59adb4cf0f1c2c4991714a4f4';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT current_setting('rtpush.encryption_master_key') LIKE '6cf83f0207%' AS key_in_effect;
 SELECT * FROM try_key();
 SELECT count(*) AS rx_rows FROM rx;
@@ -155,14 +127,7 @@ SELECT count(*) AS outbox_rows FROM rtpush.outbox WHERE event LIKE 'enc-%';
 
 -- ---- a valid key --------------------------------------------------------------
 ALTER SYSTEM SET rtpush.encryption_master_key = 'bPg/Agebobq6ITL6M+c7Qrk5JtWa20zw8cLEmRcUpPQ=';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT current_setting('rtpush.encryption_master_key') = 'bPg/Agebobq6ITL6M+c7Qrk5JtWa20zw8cLEmRcUpPQ=' AS key_in_effect;
 -- the key is hidden from SHOW ALL and from roles that are not superusers
 SELECT count(*) AS shown FROM pg_settings WHERE name = 'rtpush.encryption_master_key';
@@ -255,14 +220,7 @@ SELECT * FROM take();
 COMMIT;
 -- an unpadded key is the same key
 ALTER SYSTEM SET rtpush.encryption_master_key = 'bPg/Agebobq6ITL6M+c7Qrk5JtWa20zw8cLEmRcUpPQ';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT current_setting('rtpush.encryption_master_key') = 'bPg/Agebobq6ITL6M+c7Qrk5JtWa20zw8cLEmRcUpPQ' AS key_in_effect;
 SELECT rtpush.authorize_channel('1234.5678', 'private-encrypted-user.7.prescriptions', '7')->>'shared_secret'
        = '7ztKi+dKJ5jKba9RNNM6jZpdS47e9iSBtP/a6W4Oz20=' AS same_secret;
@@ -273,14 +231,7 @@ COMMIT;
 
 -- ---- clean up -----------------------------------------------------------------
 ALTER SYSTEM RESET rtpush.encryption_master_key;
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT current_setting('rtpush.encryption_master_key') = '' AS key_reset;
 SELECT rtpush.send('private-encrypted-a', 'enc-after-reset', '{}');
 SELECT count(*) AS outbox_rows FROM rtpush.outbox WHERE event LIKE 'enc-%';

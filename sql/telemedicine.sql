@@ -158,14 +158,7 @@ SELECT * FROM rtpush.detach_telemedicine();
 -- private-encrypted- channels, one event per encrypted channel
 SELECT event, channels FROM rtpush.attach_telemedicine(encrypted => true);
 ALTER SYSTEM SET rtpush.encryption_master_key = 'BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=';
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 SELECT u, ch, may(u, ch) FROM (VALUES
     ('1', 'private-encrypted-conversation.5'), ('3', 'private-encrypted-conversation.5'),
     ('2', 'private-encrypted-conversation.5'), ('1', 'private-encrypted-user.1.prescriptions'),
@@ -182,14 +175,7 @@ UPDATE doctors SET is_available = true, updated_at = '2024-05-01 14:00+00' WHERE
 SELECT * FROM take();
 ROLLBACK;
 ALTER SYSTEM RESET rtpush.encryption_master_key;
-SELECT pg_reload_conf();
-\o /dev/null
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.1);
-SELECT pg_sleep(0.2);
-SELECT pg_sleep(0.2);
-\o
+\i test/reload.psql
 -- without the master key an encrypted event is an error, never plaintext
 INSERT INTO messages (id, conversation_id, sender_id, body) VALUES (103, 5, 1, 'no key');
 SELECT count(*) FROM rtpush.outbox;
