@@ -143,15 +143,19 @@ rtpush_status_set_state(const char *state)
 void
 rtpush_status_error(const char *msg)
 {
+	TimestampTz now = GetCurrentTimestamp();
+
 	SpinLockAcquire(&rtpush_shared->mutex);
 	strlcpy(rtpush_shared->last_error, msg, sizeof(rtpush_shared->last_error));
-	rtpush_shared->last_error_at = GetCurrentTimestamp();
+	rtpush_shared->last_error_at = now;
 	SpinLockRelease(&rtpush_shared->mutex);
 }
 
 void
 rtpush_status_delivered(int nevents, double latency_us_each[])
 {
+	TimestampTz now;
+
 	pg_atomic_fetch_add_u64(&rtpush_shared->delivered, nevents);
 	for (int i = 0; i < nevents; i++)
 	{
@@ -161,8 +165,9 @@ rtpush_status_delivered(int nevents, double latency_us_each[])
 		b = Min(Max(b, 0), RTPUSH_LATENCY_BUCKETS - 1);
 		pg_atomic_fetch_add_u64(&rtpush_shared->latency[b], 1);
 	}
+	now = GetCurrentTimestamp();
 	SpinLockAcquire(&rtpush_shared->mutex);
-	rtpush_shared->last_success_at = GetCurrentTimestamp();
+	rtpush_shared->last_success_at = now;
 	SpinLockRelease(&rtpush_shared->mutex);
 }
 
@@ -180,13 +185,15 @@ rtpush_status_counts(int in_flight, int held, int parked)
 void
 rtpush_status_parked(const char *channel)
 {
+	TimestampTz now = GetCurrentTimestamp();
+
 	SpinLockAcquire(&rtpush_shared->mutex);
 	if (rtpush_shared->nlisted < RTPUSH_PARKED_LISTED)
 	{
 		int			i = rtpush_shared->nlisted++;
 
 		strlcpy(rtpush_shared->parked_name[i], channel, RTPUSH_CHANNEL_NAME_SIZE);
-		rtpush_shared->parked_since[i] = GetCurrentTimestamp();
+		rtpush_shared->parked_since[i] = now;
 	}
 	SpinLockRelease(&rtpush_shared->mutex);
 }
