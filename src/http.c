@@ -52,6 +52,35 @@ static int	nsockets = 0;
 static TimestampTz timer_deadline = 0;	/* 0: no timer */
 static char *default_cainfo = NULL;	/* libcurl's built-in CA bundle */
 
+/*
+ * libcurl calls that can fail report it as an error: a setting libcurl
+ * refuses (built without a protocol or option, out of memory) must not turn
+ * into a request sent with the wrong options.
+ */
+static void
+check_multi(CURLMcode rc, const char *call)
+{
+	if (rc != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("libcurl failed: %s", curl_multi_strerror(rc)),
+				 errdetail("The call was %s.", call),
+				 errhint("Check the libcurl library the server uses; delivery resumes once it works.")));
+}
+
+#define MULTI_SETOPT(m, opt, val) check_multi(curl_multi_setopt((m), (opt), (val)), "curl_multi_setopt(" #opt ")")
+
+/* Sets an option of a transfer; on failure *failed names the first one. */
+#define EASY_SETOPT(e, opt, val, failed, code) \
+	do { \
+		CURLcode	rc_ = curl_easy_setopt((e), (opt), (val)); \
+		if (rc_ != CURLE_OK && *(failed) == NULL) \
+		{ \
+			*(failed) = #opt; \
+			*(code) = rc_; \
+		} \
+	} while (0)
+
 static int
 socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
@@ -89,13 +118,13 @@ http_init(void)
 {
 	if (multi)
 		return;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		elog(ERROR, "could not initialize libcurl");
-	multi = curl_multi_init();
-	if (multi == NULL)
-		elog(ERROR, "could not create a libcurl multi handle");
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (multi = curl_multi_init()) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("could not initialize libcurl"),
+				 errhint("Check the libcurl library the server uses.")));
+	MULTI_SETOPT(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	MULTI_SETOPT(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	/* remember the built-in CA bundle: reused handles must get it back */
 	{
 		CURL	   *e = curl_easy_init();
@@ -107,7 +136,13 @@ http_init(void)
 			curl_easy_cleanup(e);
 	}
 	headers = curl_slist_append(NULL, "Content-Type: application/json");
-	headers = curl_slist_append(headers, "Expect:");
+	if (headers)
+		headers = curl_slist_append(headers, "Expect:");
+	if (headers == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("libcurl could not allocate the request headers.")));
 }
 
 void
@@ -174,7 +209,13 @@ get_transfer(void)
 	t = MemoryContextAllocZero(TopMemoryContext, sizeof(Transfer));
 	t->easy = curl_easy_init();
 	if (t->easy == NULL)
-		elog(ERROR, "could not create a libcurl easy handle");
+	{
+		pfree(t);
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("libcurl could not create a transfer handle.")));
+	}
 	t->response.data = NULL;
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
@@ -185,32 +226,46 @@ get_transfer(void)
 	return t;
 }
 
-static void
-setup_easy(Transfer *t, const char *url, size_t bodylen, const HttpOptions *opts)
+/* Sets up a transfer; false with the failing option in *failed. */
+static bool
+setup_easy(Transfer *t, const char *url, size_t bodylen, const HttpOptions *opts,
+		   const char **failed, CURLcode *code)
 {
 	CURL	   *e = t->easy;
+	const char *ca = (opts->ca_file && opts->ca_file[0]) ? opts->ca_file : default_cainfo;
 
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "rtpush/0.1");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(e, CURLOPT_CAINFO,
-					 (opts->ca_file && opts->ca_file[0]) ? opts->ca_file : default_cainfo);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+	*failed = NULL;
+	EASY_SETOPT(e, CURLOPT_URL, url, failed, code);
+	EASY_SETOPT(e, CURLOPT_POST, 1L, failed, code);
+	EASY_SETOPT(e, CURLOPT_POSTFIELDS, t->body, failed, code);
+	EASY_SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen, failed, code);
+	EASY_SETOPT(e, CURLOPT_HTTPHEADER, headers, failed, code);
+	EASY_SETOPT(e, CURLOPT_USERAGENT, "rtpush/0.1", failed, code);
+	EASY_SETOPT(e, CURLOPT_NOSIGNAL, 1L, failed, code);
+	EASY_SETOPT(e, CURLOPT_TCP_NODELAY, 1L, failed, code);
+	EASY_SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https", failed, code);
+	EASY_SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, opts->connect_timeout_ms, failed, code);
+	EASY_SETOPT(e, CURLOPT_TIMEOUT_MS, opts->timeout_ms, failed, code);
+	EASY_SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L, failed, code);
+	EASY_SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L, failed, code);
+	EASY_SETOPT(e, CURLOPT_CAINFO, ca, failed, code);
+	EASY_SETOPT(e, CURLOPT_WRITEFUNCTION, write_cb, failed, code);
+	EASY_SETOPT(e, CURLOPT_WRITEDATA, t, failed, code);
+	EASY_SETOPT(e, CURLOPT_HEADERFUNCTION, header_cb, failed, code);
+	EASY_SETOPT(e, CURLOPT_HEADERDATA, t, failed, code);
+	EASY_SETOPT(e, CURLOPT_ERRORBUFFER, t->errbuf, failed, code);
+	EASY_SETOPT(e, CURLOPT_PRIVATE, t, failed, code);
+	return *failed == NULL;
+}
+
+/* Puts a transfer that was never added to the multi handle back. */
+static void
+unused_transfer(Transfer *t)
+{
+	pfree(t->body);
+	t->body = NULL;
+	t->next_free = free_transfers;
+	free_transfers = t;
 }
 
 void
@@ -219,6 +274,8 @@ http_post(const char *url, const char *body, size_t bodylen,
 {
 	Transfer   *t = get_transfer();
 	CURLMcode	rc;
+	const char *failed;
+	CURLcode	code = CURLE_OK;
 
 	t->body = MemoryContextAlloc(TopMemoryContext, bodylen + 1);
 	memcpy(t->body, body, bodylen);
@@ -227,13 +284,27 @@ http_post(const char *url, const char *body, size_t bodylen,
 	t->errbuf[0] = '\0';
 	t->done = done;
 	t->arg = arg;
-	setup_easy(t, url, bodylen, opts);
-	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, opts->max_connections);
+	if (!setup_easy(t, url, bodylen, opts, &failed, &code))
+	{
+		unused_transfer(t);
+		ereport(ERROR,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("libcurl refused an HTTP request option: %s", curl_easy_strerror(code)),
+				 errdetail("The option was %s.", failed),
+				 errhint("Check the libcurl library the server uses and rtpush.ca_file; "
+						 "delivery resumes once the option is accepted.")));
+	}
+	rc = curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, opts->max_connections);
 	/* keep idle connections for reuse (the default shrinks with the handles added) */
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, opts->max_connections + 4);
-	rc = curl_multi_add_handle(multi, t->easy);
+	if (rc == CURLM_OK)
+		rc = curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, opts->max_connections + 4);
+	if (rc == CURLM_OK)
+		rc = curl_multi_add_handle(multi, t->easy);
 	if (rc != CURLM_OK)
-		elog(ERROR, "could not start an HTTP request: %s", curl_multi_strerror(rc));
+	{
+		unused_transfer(t);
+		check_multi(rc, "curl_multi_add_handle");
+	}
 	dlist_push_tail(&active_list, &t->active_node);
 	active++;
 }
@@ -247,7 +318,13 @@ http_active(void)
 static void
 release_transfer(Transfer *t)
 {
-	curl_multi_remove_handle(multi, t->easy);
+	CURLMcode	rc = curl_multi_remove_handle(multi, t->easy);
+
+	if (rc != CURLM_OK)
+		ereport(WARNING,
+				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+				 errmsg("libcurl failed: %s", curl_multi_strerror(rc)),
+				 errdetail("The call was curl_multi_remove_handle.")));
 	if (t->body)
 		pfree(t->body);
 	t->body = NULL;
@@ -270,9 +347,13 @@ finish_transfers(void)
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
-		if (msg->data.result == CURLE_OK)
-			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status);
+		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t) != CURLE_OK || t == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("libcurl finished a transfer rtpush does not know")));
+		if (msg->data.result == CURLE_OK &&
+			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status) != CURLE_OK)
+			r.error = "libcurl could not read the response status";
 		else
 		{
 			r.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(msg->data.result);
@@ -306,7 +387,8 @@ socket_action(curl_socket_t fd, int flags)
 {
 	int			running;
 
-	curl_multi_socket_action(multi, fd, flags, &running);
+	check_multi(curl_multi_socket_action(multi, fd, flags, &running),
+				"curl_multi_socket_action");
 }
 
 bool

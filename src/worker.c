@@ -150,6 +150,18 @@ fetch_events(void)
 		delivery_add(evs[i]);
 }
 
+/*
+ * Forgets every request in flight and every event held: what was not
+ * recorded as delivered is read from the outbox again (at least once).
+ */
+static void
+start_over(void)
+{
+	http_abandon_all();
+	delivery_reset();
+	outbox_forget();
+}
+
 /* Checks that the extension is there, and notices it being recreated. */
 static bool
 extension_ready(void)
@@ -167,9 +179,7 @@ extension_ready(void)
 
 	if (oid != extension_oid)
 	{
-		http_abandon_all();
-		delivery_reset();
-		outbox_forget();
+		start_over();
 		extension_oid = oid;
 	}
 	if (!OidIsValid(oid))
@@ -177,6 +187,32 @@ extension_ready(void)
 	return OidIsValid(oid);
 }
 
+/*
+ * Logs an error the worker caught, whole: SQLSTATE, message, detail, hint
+ * (without one: that the worker goes on after a pause) and context.  The
+ * log hook still redacts secrets.  Frees it.
+ */
+static void
+log_caught_error(ErrorData *edata)
+{
+	rtpush_status_error(edata->message);
+	ereport(LOG,
+			(errcode(edata->sqlerrcode),
+			 errmsg_internal("rtpush delivery worker: %s", edata->message),
+			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+			 edata->hint ? errhint("%s", edata->hint) :
+			 errhint("The worker tries again in a second; queued events stay in the outbox."),
+			 edata->context ? errcontext("%s", edata->context) : 0));
+	FreeErrorData(edata);
+}
+
+/*
+ * One short transaction: write outcomes, then fetch.  Starting, committing
+ * and aborting a transaction each leave CurrentMemoryContext elsewhere
+ * (TopMemoryContext after the end): the caller's context, the worker's
+ * per-turn one, is restored after each, so that per-turn memory is freed
+ * with the turn.
+ */
 static bool
 run_transaction(bool fetch)
 {
@@ -199,6 +235,7 @@ run_transaction(bool fetch)
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		MemoryContextSwitchTo(cxt);
 		delivery_outcomes_written();
 	}
 	PG_CATCH();
@@ -209,10 +246,8 @@ run_transaction(bool fetch)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		rtpush_status_error(edata->message);
-		ereport(LOG,
-				(errmsg("rtpush delivery worker: %s", edata->message)));
-		FreeErrorData(edata);
+		MemoryContextSwitchTo(cxt);
+		log_caught_error(edata);
 		outbox_drop_plans();
 		recheck_extension = true;
 		ok = false;
@@ -347,6 +382,61 @@ loop_once(MemoryContext turn, bool *woken)
 	reload_if_asked();
 }
 
+/*
+ * A pause after an error, cut short only by SIGTERM (commits set the latch
+ * too: they must not turn the pause into a busy loop).
+ */
+static void
+pause_after_error(void)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_PAUSE_MS);
+	long		left;
+
+	while (!got_sigterm &&
+		   (left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until)) > 0)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * One turn; an error outside the turn's transaction (building, starting or
+ * finishing requests: libcurl refusing a setting, out of memory) is logged
+ * whole, every request and held event is forgotten (the outbox still has
+ * them), and the worker goes on after a pause instead of exiting.
+ */
+static void
+guarded_turn(MemoryContext turn, bool *woken)
+{
+	PG_TRY();
+	{
+		loop_once(turn, woken);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(turn);
+		edata = CopyErrorData();
+		FlushErrorState();
+		/* nothing runs in a transaction here, but leave none behind */
+		AbortOutOfAnyTransaction();
+		MemoryContextSwitchTo(TopMemoryContext);
+		log_caught_error(edata);
+		MemoryContextReset(turn);
+		MemoryContextSwitchTo(turn);
+		start_over();
+		reported_state = NULL;
+		pause_after_error();
+		*woken = true;
+		fetch_more = true;
+	}
+	PG_END_TRY();
+}
+
 /* On SIGTERM: give requests in flight a moment, record what finished. */
 static void
 drain_on_exit(MemoryContext turn)
@@ -395,7 +485,7 @@ rtpush_worker_main(Datum arg)
 			(errmsg("rtpush delivery worker started in database \"%s\"",
 					rtpush_database_name)));
 	while (!got_sigterm)
-		loop_once(turn, &woken);
+		guarded_turn(turn, &woken);
 	drain_on_exit(turn);
 	/* exit code 1: the postmaster starts the worker again unless shutting down */
 	proc_exit(1);
