@@ -130,6 +130,7 @@ static HTAB *held_keys = NULL;	/* OutboxKey of every held event */
  * on the context's free lists for the life of the worker.
  */
 static MemoryContext held_cxt = NULL;
+static MemoryContext channels_cxt = NULL;	/* the channels' hash is in it */
 #define HELD_CXT_KEEP (256 * 1024)
 static int	nparked = 0;		/* channels parked */
 static bool rescan_wanted = false;
@@ -152,17 +153,51 @@ new_held_keys(void)
 					   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-void
-delivery_init(void)
+static HTAB *
+new_channels(void)
 {
 	HASHCTL		ctl;
 
+	if (channels_cxt == NULL)
+		channels_cxt = AllocSetContextCreate(TopMemoryContext, "rtpush channel states",
+											 ALLOCSET_SMALL_SIZES);
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = PUSHER_MAX_CHANNEL_LEN + 1;
 	ctl.entrysize = sizeof(ChannelState);
-	ctl.hcxt = TopMemoryContext;
-	channels = hash_create("rtpush channels", 1024, &ctl,
-						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	ctl.hcxt = channels_cxt;
+	return hash_create("rtpush channels", 1024, &ctl,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+/*
+ * Once nothing is held, the memory a burst left behind goes back: the held
+ * events' context, and the channels' hash (a hash keeps the entries of its
+ * largest size on a free list; with a channel per user, a burst over many
+ * users would keep that for the life of the worker).  With nothing held, no
+ * request is in flight and nothing points into either.
+ */
+static void
+release_burst_memory(void)
+{
+	if (nheld != 0)
+		return;
+	if (MemoryContextMemAllocated(held_cxt, true) > HELD_CXT_KEEP)
+	{
+		MemoryContextReset(held_cxt);
+		held_keys = new_held_keys();
+	}
+	/* parked channels keep their state: their events wait in the outbox */
+	if (nparked == 0 && MemoryContextMemAllocated(channels_cxt, true) > HELD_CXT_KEEP)
+	{
+		hash_destroy(channels);
+		channels = new_channels();
+	}
+}
+
+void
+delivery_init(void)
+{
+	channels = new_channels();
 	if (held_cxt == NULL)
 		held_cxt = AllocSetContextCreate(TopMemoryContext, "rtpush held events",
 										 ALLOCSET_DEFAULT_SIZES);
@@ -720,12 +755,7 @@ delivery_dispatch(void)
 	int			scanned = 0;
 	dlist_mutable_iter iter;
 
-	if (nheld == 0 && MemoryContextMemAllocated(held_cxt, true) > HELD_CXT_KEEP)
-	{
-		/* nothing points into it but the (empty) hash of held keys */
-		MemoryContextReset(held_cxt);
-		held_keys = new_held_keys();
-	}
+	release_burst_memory();
 	if (!configured() || now < paused_until)
 		return 0;
 	if (!dispatch_due && (retry_at == 0 || now < retry_at))
