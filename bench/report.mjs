@@ -228,6 +228,25 @@ function backlogSection() {
 }
 
 // ---- sustained ----
+// The same run in the PHI configuration (event ids, a quarter encrypted).
+function phiRows(p) {
+	const o = p.worker_own_kb;
+	const a = p.worker_anon_kb;
+	const flat = Math.abs(o.end / o.start - 1) <= 0.10;
+	summary.push(['Sustained worker RSS, PHI configuration', 'flat ±10 %',
+		`without shared memory ${f0(o.start)} → ${f0(o.end)} kB; RssAnon ${f0(a.start)} → ${f0(a.end)} kB`, met(flat)]);
+	return ['', `The same run in the configuration the README recommends for PHI: \`rtpush.event_id_field = '${p.event_id_field}'\`,`,
+		`${f0(100 * p.encrypted_share)} % of the rows on \`private-encrypted-\` channels (${f0(p.events)} events):`, '',
+		'| measure (PHI configuration) | value | target |', '|---|---:|---|',
+		`| pgbench TPS (whole run) | ${f0(p.pgbench_tps)} | |`,
+		`| delivery rate decay, first → last bucket | ${f1(100 * p.delivery_decay)} % | |`,
+		`| worker RSS without shared memory idle / start (10 s in) / end / max | ${f0(o.idle)} / ${f0(o.start)} / ${f0(o.end)} / ${f0(o.max)} kB | start→end ±10 % ${met(flat)} |`,
+		`| worker RssAnon (private) idle / start / end / max | ${f0(a.idle)} / ${f0(a.start)} / ${f0(a.end)} / ${f0(a.max)} kB | |`,
+		`| events queued, max | ${f0(p.queued_max)} | |`,
+		`| batch fill (delivered / requests) | ${f1(p.batch_fill)} | |`,
+		`| CPU worker / postgres / soketi / machine | ${p.cpu.worker_pct} / ${p.cpu.postgres_pct} / ${p.cpu.server_pct} / ${p.cpu.machine_pct} % | |`];
+}
+
 function sustainedSection() {
 	if (!su)
 		return;
@@ -263,6 +282,8 @@ function sustainedSection() {
 			`| steady state: worker CPU | ${f0(su.steady.worker_cpu_pct)} % | |`,
 			`| steady state: outbox primary-key entries read / index scans per second | ${f0(su.steady.pkey_tuples_read_per_s)} / ${f0(su.steady.pkey_scans_per_s)} | |`,
 			`| steady state: dead tuples in the outbox (pg_stat) | ${f0(su.steady.dead_tuples)} | |`] : []),
+		'',
+		...(su.phi ? phiRows(su.phi) : []),
 		'',
 		'VmRSS counts every page of the shared buffer pool the worker has touched (RssShmem): it climbs towards',
 		'`shared_buffers` as outbox pages move through the pool, whatever the worker holds. The target is judged on',

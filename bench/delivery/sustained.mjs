@@ -9,6 +9,13 @@
 // disk and the worker's RSS (VmRSS and RssAnon of /proc/<pid>/status).
 // Rates are taken per bucket (a minute, or a quarter of the run when it is
 // shorter) to show decay from the first to the last bucket.
+//
+// It runs twice: with the default settings, and in the configuration the
+// README recommends for PHI (issue 15): rtpush.event_id_field set and a
+// quarter of the rows sent on private-encrypted- channels (end-to-end
+// encrypted with rtpush.encryption_master_key), the rest on plain private
+// channels.  The plain run's figures are the result; the PHI run's are
+// reported beside them under `phi`.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,14 +29,45 @@ import {
 const now = () => performance.now();
 const MB = (b) => Math.round(b / 1048576 * 10) / 10;
 
-export async function run({ events: n, rate, dataDir }) {
+// PHI: one row in four (conversation_id % 4 = 0) goes to its conversation's
+// encrypted channel instead of the plain one; still one event per row.
+const PHI_MASTER_KEY = Buffer.alloc(32, 'phi-bench').toString('base64');
+async function configurePhi(pg) {
+	await pg.set({ 'rtpush.event_id_field': 'eid', 'rtpush.encryption_master_key': PHI_MASTER_KEY });
+	await pg.query(`
+		DROP TRIGGER message_sent ON messages;
+		CREATE TRIGGER message_sent AFTER INSERT ON messages FOR EACH ROW
+			WHEN (NEW.conversation_id % 4 <> 0)
+			EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-conversation.{conversation_id}');
+		CREATE TRIGGER message_sent_e2e AFTER INSERT ON messages FOR EACH ROW
+			WHEN (NEW.conversation_id % 4 = 0)
+			EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-encrypted-conversation.{conversation_id}')`);
+}
+
+// the PHI run's figures reported beside the plain run's
+function phiSummary(r) {
+	return { events: r.events, encrypted_share: 0.25, event_id_field: 'eid', pgbench_tps: r.pgbench_tps,
+		delivery_decay: r.delivery_decay, worker_rss_kb: r.worker_rss_kb, worker_anon_kb: r.worker_anon_kb,
+		worker_own_kb: r.worker_own_kb, queued_max: r.queued_max, batch_fill: r.batch_fill, cpu: r.cpu,
+		secs_writing: r.secs_writing, secs_to_delivered: r.secs_to_delivered };
+}
+
+export async function run(opts) {
+	const plain = await runOne(opts);
+	const phi = await runOne({ ...opts, dataDir: null, phi: true });
+	return { ...plain, phi: phiSummary(phi) };
+}
+
+async function runOne({ events: n, rate, dataDir, phi = false }) {
 	const secs = Math.ceil(n / rate);
-	log(`sustained: ${n} events at ${rate}/s (${secs} s)`);
+	log(`sustained${phi ? ' (PHI: event ids, 1/4 encrypted)' : ''}: ${n} events at ${rate}/s (${secs} s)`);
 	const [pg, soketi] = await Promise.all([startBenchPostgres(),
 		startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' })]);
 	let bench;
 	try {
 		await pg.set(soketi.rtpushSettings());
+		if (phi)
+			await configurePhi(pg);
 		const workerPid = await pg.waitForWorker();
 		const script = path.join(pg.dir, 'insert.sql');
 		fs.writeFileSync(script, `\\set cid random(1, 100)\n\\set sid random(1, 10000)\n`
@@ -164,7 +202,7 @@ export async function run({ events: n, rate, dataDir }) {
 			loadavg: median(samples.map((s) => s.la)),
 		};
 		res.batch_fill = res.delivered / res.requests;
-		log(`sustained: ${Math.round(res.pgbench_tps)} tps, delivery rates ${buckets.map((b) => Math.round(b.delivery_rate)).join(' ')},`
+		log(`sustained${phi ? ' (PHI)' : ''}: ${Math.round(res.pgbench_tps)} tps, delivery rates ${buckets.map((b) => Math.round(b.delivery_rate)).join(' ')},`
 			+ ` decay ${(100 * res.delivery_decay).toFixed(1)}%, rss ${rss0} / ${warm.rss} -> ${rss1} kB (anon ${anon0} / ${warm.anon} -> ${anon1}), queued max ${res.queued_max},`
 			+ ` outbox max ${MB(res.outbox_bytes.max)} MB, cpu worker ${cpu.worker_pct}% pg ${cpu.postgres_pct}% soketi ${cpu.server_pct}%;`
 			+ ` steady ${JSON.stringify(res.steady)}`);
