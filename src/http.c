@@ -351,15 +351,14 @@ finish_transfers(void)
 			ereport(ERROR,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("libcurl finished a transfer rtpush does not know")));
-		if (msg->data.result == CURLE_OK &&
-			curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status) != CURLE_OK)
-			r.error = "libcurl could not read the response status";
-		else
+		if (msg->data.result != CURLE_OK)
 		{
 			r.error = t->errbuf[0] ? t->errbuf : curl_easy_strerror(msg->data.result);
 			r.unreachable = (msg->data.result == CURLE_COULDNT_CONNECT ||
 							 msg->data.result == CURLE_COULDNT_RESOLVE_HOST);
 		}
+		else if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.status) != CURLE_OK)
+			r.error = "libcurl could not read the response status";
 		r.body = t->response.data;
 		r.bodylen = t->response.len;
 		r.retry_after = t->retry_after[0] ? t->retry_after : NULL;
