@@ -116,6 +116,11 @@ my $dead = $node->safe_psql('app', 'SELECT count(*) FROM rtpush.dead_letter');
 my $retried = $sink->stats->{statuses}{500} // 0;
 cmp_ok($retried, '>', 0, "requests answered 500 were retried ($retried)");
 is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.outbox'), '0', "outbox empty ($dead dead-lettered)");
+# the answer that sent each event there: a 400, or the third 500 in a row
+my $odd = $node->safe_psql('app', q{SELECT http_status || ': ' || reason FROM rtpush.dead_letter
+	WHERE NOT ((http_status = 400 AND reason LIKE 'HTTP 400:%')
+	        OR (http_status = 500 AND reason LIKE 'gave up after 3 attempts: HTTP 500:%'))});
+is($odd, '', 'every dead letter records the answer that sent it there');
 is(worker_pid($node), $pid, 'the same worker ran throughout');
 
 my ($m1, $r1) = (contexts(), rss_anon());
