@@ -2,7 +2,7 @@
 EXTENSION   = rtpush
 MODULE_big  = rtpush
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
-DATA        = rtpush--0.1.sql
+DATA        = rtpush--0.1.sql rtpush--0.1--0.2.sql
 PGFILEDESC  = "rtpush - Pusher Channels events from committed rows"
 
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
