@@ -57,6 +57,22 @@ describe('the installed Debian package in a fresh cluster', () => {
 		assert.equal(out.trim(), want);
 	});
 
+	test('the packaged scripts install 0.1 and update it to the default version', async () => {
+		const control = fs.readFileSync(`${SHAREDIR}/extension/rtpush.control`, 'utf8');
+		const want = control.match(/^default_version\s*=\s*'([^']+)'/m)[1];
+		const scripts = fs.readdirSync(`${SHAREDIR}/extension`).filter((f) => /^rtpush--.*\.sql$/.test(f));
+		if (want === '0.1' || !scripts.includes('rtpush--0.1.sql')) {
+			assert.ok(scripts.includes(`rtpush--${want}.sql`), `rtpush--${want}.sql is installed`);
+			return;
+		}
+		await pg.query('CREATE DATABASE rtpush_deb_update');
+		const out = await pg.psql(`CREATE EXTENSION rtpush VERSION '0.1';
+			SELECT extversion FROM pg_extension WHERE extname = 'rtpush';
+			ALTER EXTENSION rtpush UPDATE;
+			SELECT extversion FROM pg_extension WHERE extname = 'rtpush'`, { db: 'rtpush_deb_update' });
+		assert.deepEqual(out.trim().split('\n'), ['0.1', want]);
+	});
+
 	test('a committed row reaches a pusher-js subscriber through soketi', async () => {
 		await pg.query(`CREATE TABLE visits (id int PRIMARY KEY, patient_id int NOT NULL, status text NOT NULL)`);
 		await pg.query(`SELECT rtpush.attach('visits', 'visit-updated', ARRAY['private-patient.{patient_id}.visits'])`);
