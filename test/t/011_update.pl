@@ -45,11 +45,21 @@ is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.outbox'), '280', '280 ev
 like($node->safe_psql('app', 'SELECT state FROM rtpush.status'), qr/not configured/,
 	'the worker cannot deliver them (not configured)');
 
-$node->safe_psql('app', 'ALTER EXTENSION rtpush UPDATE');
-is($node->safe_psql('app', q{SELECT extversion FROM pg_extension WHERE extname = 'rtpush'}), $default,
-	"updated to $default");
+# The update's DDL on the outbox waits for the open writer; it commits,
+# then the update runs.
+my $upd = $node->background_psql('app');
+$upd->query_until(qr/started/, "\\echo started\nALTER EXTENSION rtpush UPDATE;\n");
+# (an update with DDL on the outbox waits for the lock; one without runs)
+$node->poll_query_until('app',
+	q{SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE 'ALTER EXTENSION%' AND wait_event_type = 'Lock'
+	  UNION ALL SELECT extversion <> '0.1' FROM pg_extension WHERE extname = 'rtpush'
+	  ORDER BY 1 DESC LIMIT 1})
+  or die 'the update neither ran nor waits for a lock';
 $open->query_safe('COMMIT');
 $open->quit;
+$upd->quit;
+is($node->safe_psql('app', q{SELECT extversion FROM pg_extension WHERE extname = 'rtpush'}), $default,
+	"updated to $default");
 is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.outbox'), '300',
 	'every queued event is still queued after the update (and the open transaction\'s)');
 $node->safe_psql('app', 'INSERT INTO ticks (seq, ch) SELECT g, g % 4 FROM generate_series(261, 300) g');
