@@ -34,11 +34,12 @@ SELECT line FROM (
   UNION ALL
   SELECT format('function %s result %s owner %s acl %s comment %s def %s',
                 p.oid::regprocedure, pg_get_function_result(p.oid), pg_get_userbyid(p.proowner),
-                p.proacl, obj_description(p.oid, 'pg_proc'), md5(pg_get_functiondef(p.oid)))
+                coalesce(p.proacl, acldefault('f', p.proowner)), obj_description(p.oid, 'pg_proc'), md5(pg_get_functiondef(p.oid)))
     FROM pg_proc p JOIN m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
   UNION ALL
   SELECT format('relation %s kind %s owner %s acl %s options %s persistence %s replident %s comment %s',
-                c.oid::regclass, c.relkind, pg_get_userbyid(c.relowner), c.relacl, c.reloptions,
+                c.oid::regclass, c.relkind, pg_get_userbyid(c.relowner),
+                coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)), c.reloptions,
                 c.relpersistence, c.relreplident, obj_description(c.oid, 'pg_class'))
     FROM rels c
   UNION ALL
@@ -73,7 +74,7 @@ SELECT line FROM (
                 e.evttags, e.evtenabled, e.evtfoid::regprocedure)
     FROM pg_event_trigger e JOIN m ON m.classid = 'pg_event_trigger'::regclass AND m.objid = e.oid
   UNION ALL
-  SELECT format('schema acl %s owner %s', n.nspacl, pg_get_userbyid(n.nspowner))
+  SELECT format('schema acl %s owner %s', coalesce(n.nspacl, acldefault('n', n.nspowner)), pg_get_userbyid(n.nspowner))
     FROM pg_namespace n WHERE n.nspname = 'rtpush'
 ) s(line)
 ORDER BY line COLLATE "C";
