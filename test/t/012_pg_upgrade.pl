@@ -44,7 +44,7 @@ is($old->safe_psql('app', 'SELECT count(*) FROM rtpush.outbox'), '150', '150 eve
 my $rules = $old->safe_psql('app', 'SELECT pattern, rule, owner_capture FROM rtpush.channel_rules ORDER BY 1');
 my $trig = $old->safe_psql('app',
 	q{SELECT tgrelid::regclass, tgname, tgenabled, pg_get_triggerdef(oid) FROM pg_trigger
-	   WHERE NOT tgisinternal AND tgrelid IN ('ticks'::regclass, 'notes'::regclass) ORDER BY 1, 2});
+	   WHERE NOT tgisinternal AND tgrelid IN ('ticks'::regclass, 'notes'::regclass) ORDER BY 1::text, 2});
 my $desc = describe_extension($old, 'app');
 my $lastid = $old->safe_psql('app', 'SELECT max(id) FROM rtpush.outbox');
 $old->stop;
@@ -73,7 +73,7 @@ is($new->safe_psql('app', 'SELECT pattern, rule, owner_capture FROM rtpush.chann
 	$rules, 'channel rules intact');
 is($new->safe_psql('app',
 		q{SELECT tgrelid::regclass, tgname, tgenabled, pg_get_triggerdef(oid) FROM pg_trigger
-		   WHERE NOT tgisinternal AND tgrelid IN ('ticks'::regclass, 'notes'::regclass) ORDER BY 1, 2}),
+		   WHERE NOT tgisinternal AND tgrelid IN ('ticks'::regclass, 'notes'::regclass) ORDER BY 1::text, 2}),
 	$trig, 'triggers intact, with their enabled state (ALWAYS)');
 my %a = map { $_ => 1 } split /\n/, $desc;
 my %b = map { $_ => 1 } split /\n/, describe_extension($new, 'app');
