@@ -32,6 +32,17 @@ $node->safe_psql('app', "CREATE EXTENSION rtpush VERSION '0.1';" . tick_sql());
 is($node->safe_psql('app', q{SELECT extversion FROM pg_extension WHERE extname = 'rtpush'}), '0.1',
 	'0.1 installed');
 wait_worker($node);
+# rules as 0.1 stored them (one function named unqualified under a search_path)
+$node->safe_psql('app', q{
+CREATE SCHEMA authz;
+CREATE FUNCTION authz.member(user_id text, captures jsonb) RETURNS boolean
+    LANGUAGE sql STABLE RETURN user_id = captures->>'room';
+SET search_path = authz, public;
+INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-room.{room}', 'member');
+RESET search_path;
+INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-user.{user_id}', 'owner');
+});
+my $rules = $node->safe_psql('app', 'SELECT pattern, rule, owner_capture FROM rtpush.channel_rules ORDER BY 1');
 
 # Events on four channels, by trigger and by send(), while nothing can be
 # delivered; one transaction stays open across the update.
@@ -73,6 +84,13 @@ my $c = $sink->counts;
 is(scalar(grep { $c->{$_} } keys %sent), 40, 'the 40 events of send() on 0.1 delivered');
 is(scalar(grep { $c->{$_} > 1 } keys %$c), 0, 'each event delivered once');
 ok($node->poll_query_until('app', 'SELECT count(*) = 0 FROM rtpush.outbox'), 'outbox empty');
+
+is($node->safe_psql('app', 'SELECT pattern, rule, owner_capture FROM rtpush.channel_rules ORDER BY 1'),
+	$rules, 'channel rules kept by the update');
+is($node->safe_psql('app', q{SELECT rtpush.authorize_channel('1.2', 'private-room.7', '7') ? 'auth'}),
+	't', 'the function rule still authorizes after the update');
+my ($rc) = $node->psql('app', q{SELECT rtpush.authorize_channel('1.2', 'private-room.7', '8')});
+isnt($rc, 0, 'and still denies');
 
 # The updated extension equals a fresh install.
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
