@@ -69,28 +69,26 @@ $$;
 COMMENT ON FUNCTION rtpush.skip_replicated_row() IS
     'rtpush: drops rows that logical replication applies to rtpush''s own tables (ENABLE REPLICA triggers)';
 REVOKE ALL ON FUNCTION rtpush.skip_replicated_row() FROM PUBLIC;
-CREATE TRIGGER skip_replicated_row BEFORE INSERT OR UPDATE OR DELETE ON rtpush.outbox
-    FOR EACH ROW EXECUTE FUNCTION rtpush.skip_replicated_row();
-ALTER TABLE rtpush.outbox ENABLE REPLICA TRIGGER skip_replicated_row;
-CREATE TRIGGER skip_replicated_row BEFORE INSERT OR UPDATE OR DELETE ON rtpush.dead_letter
-    FOR EACH ROW EXECUTE FUNCTION rtpush.skip_replicated_row();
-ALTER TABLE rtpush.dead_letter ENABLE REPLICA TRIGGER skip_replicated_row;
+-- (on the tables of section 30 too: channel_rules, presence, channel_occupancy)
+DO $$
+DECLARE
+    t regclass;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['rtpush.outbox', 'rtpush.dead_letter', 'rtpush.channel_rules',
+                             'rtpush.presence', 'rtpush.channel_occupancy']::regclass[] LOOP
+        EXECUTE format('CREATE TRIGGER skip_replicated_row BEFORE INSERT OR UPDATE OR DELETE ON %s '
+                       'FOR EACH ROW EXECUTE FUNCTION rtpush.skip_replicated_row()', t);
+        EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER skip_replicated_row', t);
+    END LOOP;
+END
+$$;
 
 -- ---------------------------------------------------------------------
 -- 30: subscriber authorization
 -- ---------------------------------------------------------------------
 
 -- 30 (issue 23, case 3): replicated rows of the authorization tables are
--- dropped too (see skip_replicated_row in section 00).
-CREATE TRIGGER skip_replicated_row BEFORE INSERT OR UPDATE OR DELETE ON rtpush.channel_rules
-    FOR EACH ROW EXECUTE FUNCTION rtpush.skip_replicated_row();
-ALTER TABLE rtpush.channel_rules ENABLE REPLICA TRIGGER skip_replicated_row;
-CREATE TRIGGER skip_replicated_row BEFORE INSERT OR UPDATE OR DELETE ON rtpush.presence
-    FOR EACH ROW EXECUTE FUNCTION rtpush.skip_replicated_row();
-ALTER TABLE rtpush.presence ENABLE REPLICA TRIGGER skip_replicated_row;
-CREATE TRIGGER skip_replicated_row BEFORE INSERT OR UPDATE OR DELETE ON rtpush.channel_occupancy
-    FOR EACH ROW EXECUTE FUNCTION rtpush.skip_replicated_row();
-ALTER TABLE rtpush.channel_occupancy ENABLE REPLICA TRIGGER skip_replicated_row;
+-- dropped too: see skip_replicated_row in section 00.
 
 -- 30 (issue 23, case 1): channel_rules.check_function becomes text, the
 -- function's qualified identity ('public.f(pg_catalog.text,pg_catalog.jsonb)',

@@ -4,7 +4,7 @@
 # sink and every queued event must arrive exactly once, in order per
 # channel, together with events queued after the update.  The updated
 # extension must then equal a fresh install of the default version: the
-# catalog description of test/t/ExtDescribe.pm (every member, functions
+# catalog description of test/t/DbaTest.pm (every member, functions
 # with signatures and definitions, columns, constraints, indexes, triggers
 # and their enabled state, ACLs, comments, configuration tables) is
 # compared line by line between database app (0.1 + UPDATE) and database
@@ -16,7 +16,7 @@ use lib $FindBin::RealBin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use RtpushTest;
-use ExtDescribe;
+use DbaTest;
 use Test::More;
 
 my $sink = start_sink();
@@ -33,15 +33,7 @@ is($node->safe_psql('app', q{SELECT extversion FROM pg_extension WHERE extname =
 	'0.1 installed');
 wait_worker($node);
 # rules as 0.1 stored them (one function named unqualified under a search_path)
-$node->safe_psql('app', q{
-CREATE SCHEMA authz;
-CREATE FUNCTION authz.member(user_id text, captures jsonb) RETURNS boolean
-    LANGUAGE sql STABLE RETURN user_id = captures->>'room';
-SET search_path = authz, public;
-INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-room.{room}', 'member');
-RESET search_path;
-INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-user.{user_id}', 'owner');
-});
+$node->safe_psql('app', rules_sql());
 my $rules = $node->safe_psql('app', 'SELECT pattern, rule, owner_capture FROM rtpush.channel_rules ORDER BY 1');
 
 # Events on four channels, by trigger and by send(), while nothing can be

@@ -18,7 +18,7 @@ use File::Spec;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use RtpushTest;
-use ExtDescribe;
+use DbaTest;
 use Test::More;
 
 my $oldbin = dirname(`pg_config --bindir` =~ s/\s+$//r . '/x');
@@ -27,14 +27,7 @@ note("upgrading from $oldbin to $newbin");
 
 my $sink = start_sink();
 my $old = rtpush_node('old');
-$old->safe_psql('app', q{
-CREATE SCHEMA authz;
-CREATE FUNCTION authz.member(user_id text, captures jsonb) RETURNS boolean
-    LANGUAGE sql STABLE RETURN user_id = captures->>'room';
-SET search_path = authz, public;
-INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-room.{room}', 'member');
-RESET search_path;
-INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-user.{user_id}', 'owner');
+$old->safe_psql('app', rules_sql() . q{
 CREATE TABLE notes (id int PRIMARY KEY, ch int NOT NULL, body text);
 SELECT rtpush.attach('notes', 'note', ARRAY['load-n{ch}']);
 ALTER TABLE notes ENABLE ALWAYS TRIGGER rtpush_note;

@@ -15,20 +15,13 @@ use lib $FindBin::RealBin;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use RtpushTest;
-use ExtDescribe;
+use DbaTest;
 use Test::More;
 
 my $sink = start_sink();
 my $src = rtpush_node('src');
-$src->safe_psql('app', q{
-CREATE SCHEMA authz;
-CREATE FUNCTION authz.member(user_id text, captures jsonb) RETURNS boolean
-    LANGUAGE sql STABLE RETURN user_id = captures->>'room';
-SET search_path = authz, public;
-INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-room.{room}', 'member');
-RESET search_path;
-INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-user.{user_id}', 'owner'),
-    ('presence-room.{room}', 'authz.member(text, jsonb)');
+$src->safe_psql('app', rules_sql() . q{
+INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('presence-room.{room}', 'authz.member(text, jsonb)');
 CREATE TABLE notes (id int PRIMARY KEY, ch int NOT NULL, body text);
 SELECT rtpush.attach('notes', 'note', ARRAY['load-n{ch}']);
 SELECT rtpush.attach('notes', 'gone', ARRAY['load-g{ch}']);

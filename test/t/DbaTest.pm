@@ -1,7 +1,11 @@
-# ExtDescribe.pm: a catalog description of the rtpush extension's objects,
-# for the TAP tests that compare two installs (test/t/011_update.pl: a fresh
-# CREATE EXTENSION against 0.1 + ALTER EXTENSION UPDATE; 012, 013: a cluster
-# before and after pg_upgrade or a dump/restore).
+# DbaTest.pm: shared parts of the TAP tests of what a DBA does to a
+# cluster (test/t/011_update.pl: 0.1 + ALTER EXTENSION UPDATE against a fresh
+# CREATE EXTENSION; 012, 013: a cluster before and after pg_upgrade or a
+# dump/restore).
+#
+# rules_sql() creates channel rules as an app does: an owner rule, and a
+# function rule (authz.member: the user id must equal {room}) inserted by
+# its unqualified name under a search_path.
 #
 # describe_extension($node, $db) returns sorted lines naming every member
 # (pg_depend deptype 'e') and, by kind, what makes it what it is: functions
@@ -10,13 +14,13 @@
 # indexes, options, ACLs and comments; triggers with definition and enabled
 # state; views; sequences' parameters; event triggers; the extension's
 # configuration tables.  Nothing in it is an OID, so two clusters compare.
-package ExtDescribe;
+package DbaTest;
 
 use strict;
 use warnings;
 use Exporter 'import';
 
-our @EXPORT = qw(describe_extension);
+our @EXPORT = qw(describe_extension rules_sql);
 
 my $SQL = q{
 WITH ext AS (SELECT oid, extname, extversion, extconfig, extcondition FROM pg_extension WHERE extname = 'rtpush'),
@@ -79,6 +83,19 @@ SELECT line FROM (
 ) s(line)
 ORDER BY line COLLATE "C";
 };
+
+sub rules_sql
+{
+	return q{
+CREATE SCHEMA authz;
+CREATE FUNCTION authz.member(user_id text, captures jsonb) RETURNS boolean
+    LANGUAGE sql STABLE RETURN user_id = captures->>'room';
+SET search_path = authz, public;
+INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-room.{room}', 'member');
+RESET search_path;
+INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-user.{user_id}', 'owner');
+};
+}
 
 sub describe_extension
 {
