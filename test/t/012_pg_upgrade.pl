@@ -68,8 +68,12 @@ is($new->safe_psql('app',
 		q{SELECT tgrelid::regclass, tgname, tgenabled, pg_get_triggerdef(oid) FROM pg_trigger
 		   WHERE NOT tgisinternal AND tgrelid IN ('ticks'::regclass, 'notes'::regclass) ORDER BY 1::text, 2}),
 	$trig, 'triggers intact, with their enabled state (ALWAYS)');
-my %a = map { $_ => 1 } split /\n/, $desc;
-my %b = map { $_ => 1 } split /\n/, describe_extension($new, 'app');
+# Across major versions ACLs and deparsed definitions are written
+# differently (17 adds the MAINTAIN privilege): compare what is rtpush's.
+my $same = $newbin eq $oldbin;
+my $keep = sub { $same || $_[0] =~ /^(extension|config|member|constraint|index|sequence|event trigger) / };
+my %a = map { $_ => 1 } grep { $keep->($_) } split /\n/, $desc;
+my %b = map { $_ => 1 } grep { $keep->($_) } split /\n/, describe_extension($new, 'app');
 my @diff = ((map { "before only: $_" } grep { !$b{$_} } sort keys %a), (map { "after only: $_" } grep { !$a{$_} } sort keys %b));
 is(scalar(@diff), 0, 'the extension\'s definition is the same after the upgrade') or diag(join "\n", @diff);
 ok($new->safe_psql('app', q{SELECT rtpush.authorize_channel('1.2', 'private-room.7', '7') ? 'auth'}) eq 't',
