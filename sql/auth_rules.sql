@@ -190,8 +190,26 @@ SELECT rtpush.authorize_channel('1234.5678', 'private-pair.1.2', '1');
 -- no rule at all: denied by default
 SELECT rtpush.authorize_channel('1234.5678', 'private-unknown', '1');
 SELECT rtpush.authorize_channel('1234.5678', 'presence-user.1', '1');
--- a rule whose function was dropped denies
+-- a rule's function cannot be dropped (issue 23): refused, CASCADE too
 DROP FUNCTION says_null(text, jsonb);
+DROP FUNCTION says_null(text, jsonb) CASCADE;
+-- nor renamed or moved away
+ALTER FUNCTION says_null(text, jsonb) RENAME TO says_nothing;
+CREATE SCHEMA rules_elsewhere;
+ALTER FUNCTION says_null(text, jsonb) SET SCHEMA rules_elsewhere;
+-- a function dropped by a cascade takes its rule along
+CREATE FUNCTION rules_elsewhere.gone(user_id text, captures jsonb) RETURNS boolean
+    LANGUAGE sql RETURN true;
+INSERT INTO rtpush.channel_rules VALUES ('private-gone.{x}', 'rules_elsewhere.gone');
+SELECT rtpush.authorize_channel('1234.5678', 'private-gone.1', '1') ? 'auth';
+DROP SCHEMA rules_elsewhere CASCADE;
+SELECT count(*) FROM rtpush.channel_rules WHERE pattern = 'private-gone.{x}';
+SELECT rtpush.authorize_channel('1234.5678', 'private-gone.1', '1');
+-- a rule whose function was dropped denies (a 0.1 database, or the
+-- function dropped with rtpush's event triggers disabled)
+ALTER EVENT TRIGGER rtpush_channel_rules_drop DISABLE;
+DROP FUNCTION says_null(text, jsonb);
+ALTER EVENT TRIGGER rtpush_channel_rules_drop ENABLE;
 SELECT rtpush.authorize_channel('1234.5678', 'private-null.1', '1');
 -- removing a rule removes the access it gave
 DELETE FROM rtpush.channel_rules WHERE pattern = 'private-user.{user_id}.*';

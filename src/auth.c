@@ -352,7 +352,15 @@ load_rules(void)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT pattern, rule, owner_capture, check_function::pg_catalog.oid"
+	/*
+	 * check_function is the function's qualified identity (text, since 0.2;
+	 * a regprocedure in 0.1, whose text is its name under the search_path):
+	 * resolved here at each call.  A 0.1 rule whose function is gone reads
+	 * as a bare OID, which resolves to nothing: the rule denies.
+	 */
+	ret = SPI_execute("SELECT pattern, rule, owner_capture,"
+					  " CASE WHEN pg_catalog.strpos(check_function::pg_catalog.text, '(') > 0"
+					  " THEN pg_catalog.to_regprocedure(check_function::pg_catalog.text)::pg_catalog.oid END"
 					  " FROM rtpush.channel_rules ORDER BY pattern COLLATE pg_catalog.\"C\"",
 					  true, 0);
 	if (ret != SPI_OK_SELECT)

@@ -1,0 +1,106 @@
+# DbaTest.pm: shared parts of the TAP tests of what a DBA does to a
+# cluster (test/t/011_update.pl: 0.1 + ALTER EXTENSION UPDATE against a fresh
+# CREATE EXTENSION; 012, 013: a cluster before and after pg_upgrade or a
+# dump/restore).
+#
+# rules_sql() creates channel rules as an app does: an owner rule, and a
+# function rule (authz.member: the user id must equal {room}) inserted by
+# its unqualified name under a search_path.
+#
+# describe_extension($node, $db) returns sorted lines naming every member
+# (pg_depend deptype 'e') and, by kind, what makes it what it is: functions
+# with their signatures, full definitions (md5 of pg_get_functiondef),
+# owners and ACLs; tables with columns, types, defaults, constraints,
+# indexes, options, ACLs and comments; triggers with definition and enabled
+# state; views; sequences' parameters; event triggers; the extension's
+# configuration tables.  Nothing in it is an OID, so two clusters compare.
+package DbaTest;
+
+use strict;
+use warnings;
+use Exporter 'import';
+
+our @EXPORT = qw(describe_extension rules_sql);
+
+my $SQL = q{
+WITH ext AS (SELECT oid, extname, extversion, extconfig, extcondition FROM pg_extension WHERE extname = 'rtpush'),
+m AS (SELECT d.classid, d.objid, d.objsubid FROM pg_depend d, ext
+       WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'),
+rels AS (SELECT c.* FROM pg_class c JOIN m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid)
+SELECT line FROM (
+  SELECT 'extension version ' || extversion FROM ext
+  UNION ALL
+  SELECT 'config ' || (SELECT x::regclass::text FROM unnest(extconfig) WITH ORDINALITY u(x, i) WHERE i = n)
+         || ' where ' || quote_nullable(extcondition[n])
+    FROM ext, generate_subscripts(ext.extconfig, 1) n
+  UNION ALL
+  SELECT 'member ' || pg_describe_object(classid, objid, objsubid) FROM m
+  UNION ALL
+  SELECT format('function %s result %s owner %s acl %s comment %s def %s',
+                p.oid::regprocedure, pg_get_function_result(p.oid), pg_get_userbyid(p.proowner),
+                coalesce(p.proacl, acldefault('f', p.proowner)), obj_description(p.oid, 'pg_proc'), md5(pg_get_functiondef(p.oid)))
+    FROM pg_proc p JOIN m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid
+  UNION ALL
+  SELECT format('relation %s kind %s owner %s acl %s options %s persistence %s replident %s comment %s',
+                c.oid::regclass, c.relkind, pg_get_userbyid(c.relowner),
+                coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner)), c.reloptions,
+                c.relpersistence, c.relreplident, obj_description(c.oid, 'pg_class'))
+    FROM rels c
+  UNION ALL
+  SELECT format('column %s.%s %s notnull %s default %s acl %s comment %s', c.oid::regclass, a.attname,
+                format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid),
+                a.attacl, col_description(c.oid, a.attnum))
+    FROM rels c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+   WHERE c.relkind IN ('r', 'v', 'p')
+  UNION ALL
+  SELECT format('constraint %s.%s %s', c.oid::regclass, k.conname, pg_get_constraintdef(k.oid))
+    FROM rels c JOIN pg_constraint k ON k.conrelid = c.oid
+  UNION ALL
+  SELECT format('index %s', pg_get_indexdef(i.indexrelid))
+    FROM rels c JOIN pg_index i ON i.indrelid = c.oid
+  UNION ALL
+  SELECT format('trigger %s.%s enabled %s %s', c.oid::regclass, t.tgname, t.tgenabled, pg_get_triggerdef(t.oid))
+    FROM rels c JOIN pg_trigger t ON t.tgrelid = c.oid AND NOT t.tgisinternal
+  UNION ALL
+  SELECT format('view %s %s', c.oid::regclass, md5(pg_get_viewdef(c.oid)))
+    FROM rels c WHERE c.relkind = 'v'
+  UNION ALL
+  SELECT format('sequence %s type %s start %s increment %s min %s max %s cache %s cycle %s owned by %s',
+                s.seqrelid::regclass, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,
+                s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+                (SELECT d.refobjid::regclass || '.' || a.attname FROM pg_depend d
+                   JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid AND d.deptype = 'a'))
+    FROM pg_sequence s JOIN rels c ON c.oid = s.seqrelid
+  UNION ALL
+  SELECT format('event trigger %s on %s tags %s enabled %s function %s', e.evtname, e.evtevent,
+                e.evttags, e.evtenabled, e.evtfoid::regprocedure)
+    FROM pg_event_trigger e JOIN m ON m.classid = 'pg_event_trigger'::regclass AND m.objid = e.oid
+  UNION ALL
+  SELECT format('schema acl %s owner %s', coalesce(n.nspacl, acldefault('n', n.nspowner)), pg_get_userbyid(n.nspowner))
+    FROM pg_namespace n WHERE n.nspname = 'rtpush'
+) s(line)
+ORDER BY line COLLATE "C";
+};
+
+sub rules_sql
+{
+	return q{
+CREATE SCHEMA authz;
+CREATE FUNCTION authz.member(user_id text, captures jsonb) RETURNS boolean
+    LANGUAGE sql STABLE RETURN user_id = captures->>'room';
+SET search_path = authz, public;
+INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-room.{room}', 'member');
+RESET search_path;
+INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-user.{user_id}', 'owner');
+};
+}
+
+sub describe_extension
+{
+	my ($node, $db) = @_;
+	return $node->safe_psql($db, "SET search_path = pg_catalog; $SQL");
+}
+
+1;
