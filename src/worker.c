@@ -65,6 +65,7 @@ typedef struct RepeatedError
 	char		message[256];
 	TimestampTz logged_at;
 	int			repeats;		/* not logged since */
+	bool		in_xact;		/* in the turn's transaction, else outside it */
 } RepeatedError;
 
 static RepeatedError last_error;
@@ -219,7 +220,7 @@ default_hint(int sqlerrcode)
  * came meanwhile.  The log hook still redacts secrets.  Frees it.
  */
 static void
-log_caught_error(ErrorData *edata)
+log_caught_error(ErrorData *edata, bool in_xact)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	bool		same = last_error.sqlerrcode == edata->sqlerrcode &&
@@ -247,14 +248,18 @@ log_caught_error(ErrorData *edata)
 	strlcpy(last_error.message, edata->message, sizeof(last_error.message));
 	last_error.logged_at = now;
 	last_error.repeats = 0;
+	last_error.in_xact = in_xact;
 	FreeErrorData(edata);
 }
 
-/* A transaction went through: say how often the last error came unlogged. */
+/*
+ * A transaction (in_xact) or a turn went through: if the last error came
+ * from such a step, say how often it came unlogged, and forget it.
+ */
 static void
-error_cleared(void)
+error_cleared(bool in_xact)
 {
-	if (last_error.sqlerrcode == 0)
+	if (last_error.sqlerrcode == 0 || last_error.in_xact != in_xact)
 		return;
 	if (last_error.repeats > 0)
 		ereport(LOG,
@@ -294,7 +299,7 @@ run_transaction(bool fetch)
 		CommitTransactionCommand();
 		MemoryContextSwitchTo(cxt);
 		delivery_outcomes_written();
-		error_cleared();
+		error_cleared(true);
 	}
 	PG_CATCH();
 	{
@@ -305,7 +310,7 @@ run_transaction(bool fetch)
 		FlushErrorState();
 		AbortCurrentTransaction();
 		MemoryContextSwitchTo(cxt);
-		log_caught_error(edata);
+		log_caught_error(edata, true);
 		outbox_drop_plans();
 		recheck_extension = true;
 		error_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_PAUSE_MS);
@@ -480,6 +485,7 @@ guarded_turn(MemoryContext turn, bool *woken)
 	PG_TRY();
 	{
 		loop_once(turn, woken);
+		error_cleared(false);
 	}
 	PG_CATCH();
 	{
@@ -491,7 +497,7 @@ guarded_turn(MemoryContext turn, bool *woken)
 		/* nothing runs in a transaction here, but leave none behind */
 		AbortOutOfAnyTransaction();
 		MemoryContextSwitchTo(TopMemoryContext);
-		log_caught_error(edata);
+		log_caught_error(edata, false);
 		MemoryContextReset(turn);
 		MemoryContextSwitchTo(turn);
 		start_over();
