@@ -154,8 +154,10 @@ health_delivered(void)
 		long		secs = (long) ((GetCurrentTimestamp() - health.failing_since) / USECS_PER_SEC);
 
 		ereport(LOG,
-				(errmsg("rtpush delivery works again after %llu failed requests in %ld s",
-						(unsigned long long) health.failures, secs)));
+				(errmsg_plural("rtpush delivery works again after %llu failed request in %ld s",
+							   "rtpush delivery works again after %llu failed requests in %ld s",
+							   (unsigned long) health.failures,
+							   (unsigned long long) health.failures, secs)));
 	}
 	health.failing = false;
 	health.misconfigured = false;
@@ -205,16 +207,26 @@ void
 health_tick(int queued)
 {
 	TimestampTz now;
+	uint64		recent;
 
 	if (!health.failing)
 		return;
 	now = GetCurrentTimestamp();
 	if (now < TimestampTzPlusMilliseconds(health.last_line_at, rtpush_log_failure_interval))
 		return;
+	recent = health.failures - health.failures_at_summary;
+	if (recent == 0)
+	{
+		/* nothing was tried (nothing to send): no news, the streak ends */
+		health.failing = false;
+		return;
+	}
 	ereport(LOG,
-			(errmsg("rtpush delivery to %s://%s:%d still failing: %llu failed requests in the last %ld s, %llu since it started failing %ld s ago",
+			(errmsg_plural("rtpush delivery to %s://%s:%d still failing: %llu failed request in the last %ld s, %llu since it started failing %ld s ago",
+						   "rtpush delivery to %s://%s:%d still failing: %llu failed requests in the last %ld s, %llu since it started failing %ld s ago",
+						   (unsigned long) recent,
 					rtpush_scheme, rtpush_effective_host(), rtpush_effective_port(),
-					(unsigned long long) (health.failures - health.failures_at_summary),
+					(unsigned long long) recent,
 					(long) ((now - health.last_line_at) / USECS_PER_SEC),
 					(unsigned long long) health.failures,
 					(long) ((now - health.failing_since) / USECS_PER_SEC)),
