@@ -217,8 +217,13 @@ health_tick(int queued)
 	recent = health.failures - health.failures_at_summary;
 	if (recent == 0)
 	{
-		/* nothing was tried (nothing to send): no news, the streak ends */
-		health.failing = false;
+		/*
+		 * Nothing failed since the last line: a probe or retry is still to
+		 * come (the summary waits for it), or nothing is left to send (the
+		 * streak ends without news).
+		 */
+		if (queued == 0)
+			health.failing = false;
 		return;
 	}
 	ereport(LOG,
