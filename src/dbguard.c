@@ -148,6 +148,20 @@ rtpush_dbguard_init(void)
 	xact_callback_registered = true;
 }
 
+/* Waits rtpush.poll_interval or for the latch (set when CREATE DATABASE commits). */
+static void
+wait_a_poll(void)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 rtpush_poll_interval, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
 void
 rtpush_dbguard_wait(volatile sig_atomic_t *stop)
 {
@@ -161,14 +175,7 @@ rtpush_dbguard_wait(volatile sig_atomic_t *stop)
 							rtpush_database_name)));
 		announced = true;
 		rtpush_status_set_state("waiting for the database to exist");
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 rtpush_poll_interval, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		wait_a_poll();
 	}
 }
 
@@ -255,13 +262,6 @@ rtpush_dbguard_wait_connectable(volatile sig_atomic_t *stop)
 			warn_missing(exists);
 			warned_at = now;
 		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 rtpush_poll_interval, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		wait_a_poll();
 	}
 }
