@@ -9,13 +9,29 @@
  * postmaster restarts the worker, which then waits without connecting
  * until CREATE DATABASE (or ALTER DATABASE ... RENAME TO) brings a database
  * of that name back, or the DROP fails.  No hang, no restart loop.
+ *
+ * A database that is missing (or refuses connections) when the worker
+ * starts makes its connection attempt fail (FATAL, once).  The next worker
+ * then connects to no database, only to the shared catalogs, and looks the
+ * database up in pg_database every rtpush.poll_interval (and at once when a
+ * CREATE DATABASE of that name commits), with a WARNING naming the setting
+ * every rtpush.log_failure_interval; once the database is there it exits
+ * for the postmaster to start a worker that connects.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <signal.h>
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "utils/timestamp.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "postmaster/interrupt.h"
@@ -132,6 +148,20 @@ rtpush_dbguard_init(void)
 	xact_callback_registered = true;
 }
 
+/* Waits rtpush.poll_interval or for the latch (set when CREATE DATABASE commits). */
+static void
+wait_a_poll(void)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 rtpush_poll_interval, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
 void
 rtpush_dbguard_wait(volatile sig_atomic_t *stop)
 {
@@ -145,13 +175,93 @@ rtpush_dbguard_wait(volatile sig_atomic_t *stop)
 							rtpush_database_name)));
 		announced = true;
 		rtpush_status_set_state("waiting for the database to exist");
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 rtpush_poll_interval, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		if (ConfigReloadPending)
+		wait_a_poll();
+	}
+}
+
+/* Does rtpush.database_name exist and accept connections? */
+static bool
+database_ready(bool *exists)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		ready = false;
+
+	*exists = false;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+
+		if (strcmp(NameStr(db->datname), rtpush_database_name) == 0)
 		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
+			*exists = true;
+			ready = db->datallowconn;
 		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return ready;
+}
+
+static void
+warn_missing(bool exists)
+{
+	if (exists)
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rtpush delivery worker cannot connect to database \"%s\": it does not allow connections",
+						rtpush_database_name),
+				 errdetail("Queued events wait in its outbox; the worker checks again every rtpush.poll_interval."),
+				 errhint("ALTER DATABASE ... ALLOW_CONNECTIONS true, or set rtpush.database_name to the database where rtpush is installed and restart the server.")));
+	else
+		ereport(WARNING,
+				(errcode(ERRCODE_UNDEFINED_DATABASE),
+				 errmsg("rtpush delivery worker waiting for database \"%s\" to exist",
+						rtpush_database_name),
+				 errdetail("Nothing is delivered until it exists; the worker checks again every rtpush.poll_interval and starts once it is created."),
+				 errhint("Set rtpush.database_name to the database where rtpush is installed and restart the server, or create the database.")));
+}
+
+/*
+ * After a failed connection attempt: waits, connected to no database, until
+ * rtpush.database_name can be connected to, then exits (code 1: the
+ * postmaster starts a worker that connects).  Returns only on *stop.
+ */
+void
+rtpush_dbguard_wait_connectable(volatile sig_atomic_t *stop)
+{
+	TimestampTz warned_at = 0;
+	bool		exists;
+
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	rtpush_status_set_state("waiting for the database to exist (rtpush.database_name)");
+	while (!*stop)
+	{
+		TimestampTz now;
+
+		if (database_ready(&exists))
+		{
+			ereport(LOG,
+					(errmsg("rtpush delivery worker: database \"%s\" is there, connecting",
+							rtpush_database_name)));
+			SpinLockAcquire(&rtpush_shared->mutex);
+			rtpush_shared->connect_failed = false;
+			SpinLockRelease(&rtpush_shared->mutex);
+			proc_exit(1);
+		}
+		now = GetCurrentTimestamp();
+		if (warned_at == 0 ||
+			now >= TimestampTzPlusMilliseconds(warned_at, rtpush_log_failure_interval))
+		{
+			warn_missing(exists);
+			warned_at = now;
+		}
+		wait_a_poll();
 	}
 }

@@ -34,6 +34,7 @@
 #include "utils/timestamp.h"
 
 #include "delivery.h"
+#include "delivery_health.h"
 #include "http.h"
 #include "payload.h"
 #include "pusher.h"
@@ -75,6 +76,7 @@ struct Request
 	int			n;
 	bool		alone;			/* one event to /events */
 	bool		started;		/* sent (else still being filled) */
+	bool		unsendable;		/* its body could not be built: about its events */
 };
 
 /* one dispatch pass */
@@ -331,6 +333,7 @@ void
 delivery_settings_changed(void)
 {
 	dispatch_due = true;
+	health_settings_changed();
 }
 
 /* h waits for its retry time: the pass that saw it is due again then */
@@ -646,6 +649,7 @@ start(Request *req)
 		HttpResult	r = {0};
 
 		r.error = why;
+		req->unsendable = true;
 		request_done(req, &r);
 		return;
 	}
@@ -758,12 +762,14 @@ delivery_dispatch(void)
 	release_burst_memory();
 	if (!configured() || now < paused_until)
 		return 0;
-	if (!dispatch_due && (retry_at == 0 || now < retry_at))
+	if (!dispatch_due && (retry_at == 0 || now < retry_at) && health_next_probe_ms() != 0)
 		return 0;
+	d.slots = health_slots(rtpush_max_in_flight - inflight, inflight);
+	if (d.slots <= 0)
+		return 0;				/* misconfigured: no probe due yet */
 	dispatch_due = false;
 	retry_at = 0;
 	pass++;
-	d.slots = rtpush_max_in_flight - inflight;
 	d.open = palloc(sizeof(Request *) * Max(d.slots, 1));
 	/* _modify: a request failing at once may forget events up to h */
 	dlist_foreach_modify(iter, &held_list)
@@ -811,8 +817,12 @@ delivery_next_due_ms(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
+	long		probe = health_next_probe_ms();
+
 	if (now < paused_until && nheld > 0)
 		return TimestampDifferenceMilliseconds(now, paused_until);
+	if (probe >= 0 && nheld > 0)
+		return probe;
 	if (retry_at == 0 || !configured())
 		return -1;				/* nothing waits for a time */
 	return now >= retry_at ? 0 : TimestampDifferenceMilliseconds(now, retry_at);
@@ -928,6 +938,17 @@ rejected(Request *req, const HttpResult *r, long status, const char *why)
 	dead(req->items[0], (int) status, r->body, why);
 }
 
+/*
+ * The answer was about the configuration, not these events: they go back
+ * to waiting, in order, without spending an attempt, until the pause ends.
+ */
+static void
+put_back(Request *req)
+{
+	for (int i = 0; i < req->n; i++)
+		req->items[i]->req = NULL;
+}
+
 static void
 describe(char *buf, size_t len, const HttpResult *r, long status)
 {
@@ -981,7 +1002,13 @@ request_done(void *arg, const HttpResult *r)
 	}
 	pause_or_resume(outcome, r, now);
 	if (outcome == PUSHER_DELIVERED)
+		health_delivered();
+	else if ((outcome == PUSHER_RETRY || outcome == PUSHER_MISCONFIGURED) && !req->unsendable)
+		health_failed(outcome, status, r->unreachable, why, nheld);
+	if (outcome == PUSHER_DELIVERED)
 		delivered(req, now);
+	else if (outcome == PUSHER_MISCONFIGURED)
+		put_back(req);
 	else if (outcome == PUSHER_RETRY)
 		retry_later(req, r, why, now);
 	else

@@ -626,6 +626,9 @@ classify_status(long status)
 		return PUSHER_DELIVERED;
 	if (status == 408 || status == 429)
 		return PUSHER_RETRY;
+	/* about the credentials, the app id or the endpoint, not one event */
+	if (status == 401 || status == 403 || status == 404 || status == 405 || status == 407)
+		return PUSHER_MISCONFIGURED;
 	if (status >= 400 && status <= 499)
 		return PUSHER_REJECTED;
 	/* 0 (no answer), 5xx, and anything unexpected (1xx, 3xx): try again */

@@ -90,7 +90,8 @@ typedef enum PusherOutcome
 {
 	PUSHER_DELIVERED,			/* accepted */
 	PUSHER_RETRY,				/* 429, 5xx, transport failure: try again later */
-	PUSHER_REJECTED				/* 400/401/403/404/413/422 and other 4xx: dead letter */
+	PUSHER_MISCONFIGURED,		/* 401/403/404/405/407: the settings or server, not the event */
+	PUSHER_REJECTED				/* 400/413/422 and other 4xx: this event, dead letter */
 } PusherOutcome;
 
 /*
@@ -99,7 +100,11 @@ typedef enum PusherOutcome
  * (soketi answers some auth failures so) is a failure with the body's
  * "code" (or 500 when absent); *status_out gets the effective status.
  * 2xx: delivered; 408, 429, 5xx, 0 and anything unexpected (1xx, 3xx):
- * retry; other 4xx: rejected.  Bodies over 64 kB, nested deeper than 64
+ * retry; 401 (signature: key or secret), 403 (app disabled or over quota),
+ * 404 (every request goes to /apps/<id>/...: an unknown app id, or no
+ * Pusher API at that address), 405 (no Pusher API there) and 407 (a proxy
+ * wants credentials): misconfigured, an answer about every request alike;
+ * other 4xx (400, 413, 422: about this request's body): rejected.  Bodies over 64 kB, nested deeper than 64
  * levels, containing a zero byte or not a JSON object are not inspected.
  */
 extern PusherOutcome pusher_classify(long http_status, const char *body,

@@ -37,6 +37,7 @@ int			rtpush_retry_base = 250;
 int			rtpush_retry_max = 60000;
 int			rtpush_connect_timeout = 5000;
 int			rtpush_request_timeout = 10000;
+int			rtpush_log_failure_interval = 60000;
 int			rtpush_max_payload_bytes = 10240;
 int			rtpush_oversize = RTPUSH_OVERSIZE_ERROR;
 char	   *rtpush_socket_id = NULL;
@@ -96,10 +97,49 @@ check_no_space(char **newval, void **extra, GucSource source)
 	return is_bare_host(*newval, "rtpush.port");
 }
 
+/*
+ * A host: also no scheme ("http://x") and no port ("x:6001"); an IPv6
+ * address goes in brackets ("[::1]") and its port in the port setting.
+ */
+static bool
+is_host(const char *value, const char *port_setting, const char *scheme_setting)
+{
+	const char *colon = strchr(value, ':');
+
+	if (strstr(value, "://") != NULL)
+	{
+		GUC_check_errdetail("Value \"%s\" contains a scheme (\"://\").", value);
+		GUC_check_errhint("Give the bare host name; the scheme goes in %s and the port in %s.",
+						  scheme_setting, port_setting);
+		return false;
+	}
+	if (!is_bare_host(value, port_setting))
+		return false;
+	if (colon == NULL || (value[0] == '[' && value[strlen(value) - 1] == ']'))
+		return true;
+	if (strchr(colon + 1, ':') == NULL)
+	{
+		GUC_check_errdetail("Value \"%s\" contains a port.", value);
+		GUC_check_errhint("Give the bare host name; the port goes in %s.", port_setting);
+	}
+	else
+	{
+		GUC_check_errdetail("Value \"%s\" is an IPv6 address without brackets.", value);
+		GUC_check_errhint("Write it in brackets, such as [::1]; the port goes in %s.", port_setting);
+	}
+	return false;
+}
+
+static bool
+check_host(char **newval, void **extra, GucSource source)
+{
+	return is_host(*newval, "rtpush.port", "rtpush.scheme");
+}
+
 static bool
 check_ws_host(char **newval, void **extra, GucSource source)
 {
-	return is_bare_host(*newval, "rtpush.ws_port");
+	return is_host(*newval, "rtpush.ws_port", "rtpush.ws_tls");
 }
 
 static bool
@@ -156,7 +196,7 @@ define_endpoint_settings(void)
 							   check_no_space, NULL, NULL);
 	DefineCustomStringVariable("rtpush.host", "HTTP API host of a Pusher-compatible server (PUSHER_HOST); empty means the cluster's.",
 							   NULL, &rtpush_host, "", PGC_SIGHUP, 0,
-							   check_no_space, NULL, NULL);
+							   check_host, NULL, NULL);
 	DefineCustomIntVariable("rtpush.port", "HTTP API port (PUSHER_PORT); 0 means 443 for https, 80 for http.",
 							NULL, &rtpush_port, 0, 0, 65535, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
@@ -208,6 +248,10 @@ define_worker_settings(void)
 							   "Member added to JSON-object payloads on the wire, holding the event's outbox id (for client de-duplication); empty adds nothing.",
 							   NULL, &rtpush_event_id_field, "", PGC_SIGHUP, 0,
 							   check_field_name, NULL, NULL);
+	DefineCustomIntVariable("rtpush.log_failure_interval",
+							"While delivery keeps failing, how often the server log gets a summary; also the window in which a repeated worker error is logged once.",
+							NULL, &rtpush_log_failure_interval, 60000, 1000, 86400000, PGC_SIGHUP,
+							GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("rtpush.connect_timeout", "HTTP connect timeout.",
 							NULL, &rtpush_connect_timeout, 5000, 1, 600000, PGC_SIGHUP,
 							GUC_UNIT_MS, NULL, NULL, NULL);

@@ -43,6 +43,7 @@ extern int	rtpush_retry_base;		/* ms */
 extern int	rtpush_retry_max;		/* ms */
 extern int	rtpush_connect_timeout; /* ms */
 extern int	rtpush_request_timeout; /* ms */
+extern int	rtpush_log_failure_interval;	/* ms */
 
 /* capture (session) */
 extern int	rtpush_max_payload_bytes;

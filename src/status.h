@@ -22,10 +22,11 @@ typedef struct RtpushShared
 	slock_t		mutex;			/* protects the non-atomic fields */
 	pid_t		worker_pid;
 	Latch	   *worker_latch;
-	char		state[64];
+	char		state[128];
 	bool		worker_connected;	/* connected to its database */
 	Oid			worker_dboid;	/* that database */
 	bool		db_dropped;		/* DROP DATABASE of it seen */
+	bool		connect_failed; /* the last worker could not connect to it */
 	TimestampTz started_at;
 	TimestampTz last_error_at;
 	TimestampTz last_success_at;

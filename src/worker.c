@@ -32,6 +32,7 @@
 
 #include "dbguard.h"
 #include "delivery.h"
+#include "delivery_health.h"
 #include "http.h"
 #include "outbox_drain.h"
 #include "settings.h"
@@ -54,6 +55,20 @@ static TimestampTz first_outcome_at = 0;
 static bool wake_pending = true;
 static bool recheck_extension = true;	/* look it up in the next transaction */
 static const char *reported_state = NULL;
+static bool connecting = false;	/* in BackgroundWorkerInitializeConnection */
+static TimestampTz error_until = 0; /* no transaction before, after an error */
+
+/* the last error logged, to log a repeated one once per interval */
+typedef struct RepeatedError
+{
+	int			sqlerrcode;
+	char		message[256];
+	TimestampTz logged_at;
+	int			repeats;		/* not logged since */
+	bool		in_xact;		/* in the turn's transaction, else outside it */
+} RepeatedError;
+
+static RepeatedError last_error;
 
 void
 rtpush_register_worker(void)
@@ -86,6 +101,8 @@ worker_exit(int code, Datum arg)
 {
 	http_cleanup();
 	SpinLockAcquire(&rtpush_shared->mutex);
+	if (connecting && !rtpush_shared->worker_connected)
+		rtpush_shared->connect_failed = true;	/* the next worker waits for it */
 	rtpush_shared->worker_pid = 0;
 	rtpush_shared->worker_latch = NULL;
 	rtpush_shared->worker_connected = false;
@@ -187,23 +204,68 @@ extension_ready(void)
 	return OidIsValid(oid);
 }
 
+static const char *
+default_hint(int sqlerrcode)
+{
+	if (sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION)
+		return "The worker's database is read-only (default_transaction_read_only, or a standby): delivered events cannot be removed from the outbox. The worker tries again every second and goes on once writes are allowed; queued events stay in the outbox.";
+	return "The worker tries again in a second; queued events stay in the outbox.";
+}
+
 /*
  * Logs an error the worker caught, whole: SQLSTATE, message, detail, hint
  * (without one: that the worker goes on after a pause) and context.  The
- * log hook still redacts secrets.  Frees it.
+ * same error again (SQLSTATE and message) within rtpush.log_failure_interval
+ * is only counted; the next time it is logged, its hint says how often it
+ * came meanwhile.  The log hook still redacts secrets.  Frees it.
  */
 static void
-log_caught_error(ErrorData *edata)
+log_caught_error(ErrorData *edata, bool in_xact)
 {
+	TimestampTz now = GetCurrentTimestamp();
+	bool		same = last_error.sqlerrcode == edata->sqlerrcode &&
+		strncmp(last_error.message, edata->message, sizeof(last_error.message) - 1) == 0;
+	const char *hint = edata->hint ? edata->hint : default_hint(edata->sqlerrcode);
+
 	rtpush_status_error(edata->message);
+	if (same && now < TimestampTzPlusMilliseconds(last_error.logged_at, rtpush_log_failure_interval))
+	{
+		last_error.repeats++;
+		FreeErrorData(edata);
+		return;
+	}
 	ereport(LOG,
 			(errcode(edata->sqlerrcode),
 			 errmsg_internal("rtpush delivery worker: %s", edata->message),
 			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
-			 edata->hint ? errhint("%s", edata->hint) :
-			 errhint("The worker tries again in a second; queued events stay in the outbox."),
+			 same && last_error.repeats > 0 ?
+			 errhint("%s The same error came %d more times in the last %ld s, not logged.",
+					 hint, last_error.repeats,
+					 (long) ((now - last_error.logged_at) / USECS_PER_SEC)) :
+			 errhint("%s", hint),
 			 edata->context ? errcontext("%s", edata->context) : 0));
+	last_error.sqlerrcode = edata->sqlerrcode;
+	strlcpy(last_error.message, edata->message, sizeof(last_error.message));
+	last_error.logged_at = now;
+	last_error.repeats = 0;
+	last_error.in_xact = in_xact;
 	FreeErrorData(edata);
+}
+
+/*
+ * A transaction (in_xact) or a turn went through: if the last error came
+ * from such a step, say how often it came unlogged, and forget it.
+ */
+static void
+error_cleared(bool in_xact)
+{
+	if (last_error.sqlerrcode == 0 || last_error.in_xact != in_xact)
+		return;
+	if (last_error.repeats > 0)
+		ereport(LOG,
+				(errmsg("rtpush delivery worker runs normally again; its last error came %d more times, not logged: %s",
+						last_error.repeats, last_error.message)));
+	memset(&last_error, 0, sizeof(last_error));
 }
 
 /*
@@ -237,6 +299,7 @@ run_transaction(bool fetch)
 		CommitTransactionCommand();
 		MemoryContextSwitchTo(cxt);
 		delivery_outcomes_written();
+		error_cleared(true);
 	}
 	PG_CATCH();
 	{
@@ -247,9 +310,10 @@ run_transaction(bool fetch)
 		FlushErrorState();
 		AbortCurrentTransaction();
 		MemoryContextSwitchTo(cxt);
-		log_caught_error(edata);
+		log_caught_error(edata, true);
 		outbox_drop_plans();
 		recheck_extension = true;
+		error_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_PAUSE_MS);
 		ok = false;
 	}
 	PG_END_TRY();
@@ -267,6 +331,8 @@ state_name(void)
 		return "waiting for CREATE EXTENSION rtpush";
 	if (!(rtpush_app_id[0] && rtpush_key[0] && rtpush_secret[0]))
 		return "not configured (rtpush.app_id, rtpush.key, rtpush.secret)";
+	if (health_state() != NULL)
+		return health_state();
 	if (http_active() > 0)
 		return "delivering";
 	if (delivery_paused())
@@ -354,7 +420,9 @@ loop_once(MemoryContext turn, bool *woken)
 
 	if (poll_due)
 		next_poll = TimestampTzPlusMilliseconds(now, rtpush_poll_interval);
-	if (want_fetch || outcomes_due(now))
+	if (now < error_until)
+		want_fetch = false;		/* a pause after an error: outcomes wait too */
+	if (now >= error_until && (want_fetch || outcomes_due(now)))
 	{
 		if (want_fetch)
 			wake_pending = false;
@@ -370,6 +438,7 @@ loop_once(MemoryContext turn, bool *woken)
 	if (OidIsValid(extension_oid))
 		delivery_dispatch();
 	report_state();
+	health_tick(delivery_held());
 	rtpush_status_counts(http_active(), delivery_held(), delivery_parked());
 
 	timeout = wait_timeout();
@@ -377,6 +446,8 @@ loop_once(MemoryContext turn, bool *woken)
 		timeout = 0;			/* more rows in the window */
 	else if (delivery_has_outcomes())
 		timeout = Min(timeout, OUTCOME_DELAY_MS);
+	if (now < error_until)
+		timeout = Max(timeout, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), error_until));
 	*woken = http_wait(timeout, PG_WAIT_EXTENSION);
 	CHECK_FOR_INTERRUPTS();
 	reload_if_asked();
@@ -414,6 +485,7 @@ guarded_turn(MemoryContext turn, bool *woken)
 	PG_TRY();
 	{
 		loop_once(turn, woken);
+		error_cleared(false);
 	}
 	PG_CATCH();
 	{
@@ -425,7 +497,7 @@ guarded_turn(MemoryContext turn, bool *woken)
 		/* nothing runs in a transaction here, but leave none behind */
 		AbortOutOfAnyTransaction();
 		MemoryContextSwitchTo(TopMemoryContext);
-		log_caught_error(edata);
+		log_caught_error(edata, false);
 		MemoryContextReset(turn);
 		MemoryContextSwitchTo(turn);
 		start_over();
@@ -465,10 +537,14 @@ rtpush_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	announce();
 	rtpush_dbguard_wait(&got_sigterm);
+	if (!got_sigterm && rtpush_shared->connect_failed)
+		rtpush_dbguard_wait_connectable(&got_sigterm);
 	if (got_sigterm)
 		proc_exit(1);
+	connecting = true;
 	BackgroundWorkerInitializeConnection(rtpush_database_name, NULL, 0);
 	SpinLockAcquire(&rtpush_shared->mutex);
+	rtpush_shared->connect_failed = false;
 	rtpush_shared->worker_connected = true;
 	rtpush_shared->worker_dboid = MyDatabaseId;
 	SpinLockRelease(&rtpush_shared->mutex);

@@ -6,6 +6,9 @@
 #   data = the row, so data.seq is the row's unique sequence number).
 # - start_sink(): test/t/sink.mjs, a recording (and fault-injecting, or
 #   https) Pusher HTTP API endpoint, driven over its control port.
+# - start_soketi(): test/t/soketi.mjs, a real soketi with a real pusher-js
+#   subscriber on the given channels; the same interface as a sink (events,
+#   counts, port, stop, sink_settings).
 # - start_load(): test/t/load.mjs, steady autocommitted INSERTs into ticks
 #   that survive crashes and failovers, logging every acknowledged seq.
 # - account(): waits until every committed row's event reached the sink,
@@ -30,7 +33,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(rtpush_node start_sink start_load worker_pid wait_worker
+our @EXPORT = qw(rtpush_node start_sink start_soketi start_load worker_pid wait_worker
   wait_new_worker status_row committed_seqs account tick_sql
   sink_settings $TDIR);
 
@@ -96,6 +99,20 @@ sub start_sink
 	my (undef, $port, $ctl) = split ' ', $ready;
 	return bless { h => $h, out => $out, port => $port, ctl => $ctl, %cred,
 		scheme => $o{tls} ? 'https' : 'http' }, 'RtpushTest::Sink';
+}
+
+# start_soketi(channels => [...], app_id, key, secret): a running soketi.mjs
+sub start_soketi
+{
+	my (%o) = @_;
+	my %cred = (app => $o{app_id} // 'rtpush-tap', key => $o{key} // 'tap-key',
+		secret => $o{secret} // 'tap-secret');
+	my ($h, $out, $ready) = _spawn('soketi', 'node', "$TDIR/soketi.mjs",
+		'--app-id', $cred{app}, '--key', $cred{key}, '--secret', $cred{secret},
+		'--channels', join(',', @{ $o{channels} }));
+	my (undef, $port, $ctl) = split ' ', $ready;
+	return bless { h => $h, out => $out, port => $port, ctl => $ctl, %cred,
+		scheme => 'http' }, 'RtpushTest::Sink';
 }
 
 # postgresql.conf lines pointing rtpush at a sink

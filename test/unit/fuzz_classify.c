@@ -15,6 +15,8 @@ expected(long s)
 		return PUSHER_DELIVERED;
 	if (s == 408 || s == 429)
 		return PUSHER_RETRY;
+	if (s == 401 || s == 403 || s == 404 || s == 405 || s == 407)
+		return PUSHER_MISCONFIGURED;
 	if (s >= 400 && s <= 499)
 		return PUSHER_REJECTED;
 	return PUSHER_RETRY;

@@ -559,7 +559,8 @@ test_bodies(void)
 static const char *
 outcome_name(PusherOutcome o)
 {
-	return o == PUSHER_DELIVERED ? "delivered" : o == PUSHER_RETRY ? "retry" : "rejected";
+	return o == PUSHER_DELIVERED ? "delivered" : o == PUSHER_RETRY ? "retry" :
+		o == PUSHER_MISCONFIGURED ? "misconfigured" : "rejected";
 }
 
 static void
@@ -578,21 +579,26 @@ test_classify(void)
 		{202, "not json", "delivered", 202},
 		{204, "", "delivered", 204},
 		/* soketi's failure-with-200 (issue 3) */
-		{200, "{\"error\":\"The secret authentication failed\",\"code\":401}", "rejected", 401},
-		{200, "{\"error\":\"x\",\"code\":\"403\"}", "rejected", 403},
+		{200, "{\"error\":\"The secret authentication failed\",\"code\":401}", "misconfigured", 401},
+		/* soketi 1.6.1: an unknown app id */
+		{200, "{\"error\":\"The app 7 could not be found.\",\"code\":404}", "misconfigured", 404},
+		{404, "{\"error\":\"The app 7 could not be found.\",\"code\":404}", "misconfigured", 404},
+		{200, "{\"error\":\"The received data is incorrect.\",\"code\":400}", "rejected", 400},
+		{200, "{\"error\":\"The payload size is too big.\",\"code\":413}", "rejected", 413},
+		{200, "{\"error\":\"x\",\"code\":\"403\"}", "misconfigured", 403},
 		{200, "{\"error\":\"x\",\"code\":413}", "rejected", 413},
 		{200, "{\"error\":\"x\",\"code\":429}", "retry", 429},
 		{200, "{\"error\":\"x\",\"code\":503}", "retry", 503},
 		{200, "{\"error\":\"x\"}", "retry", 500},
-		{200, "{\"code\":401,\"error\":\"x\"}", "rejected", 401},
+		{200, "{\"code\":401,\"error\":\"x\"}", "misconfigured", 401},
 		{200, "{\"error\":\"x\",\"code\":200}", "retry", 500},
 		{200, "{\"error\":\"x\",\"code\":\"abc\"}", "retry", 500},
 		{200, "{\"error\":\"x\",\"code\":4010}", "retry", 500},
 		{200, "{\"error\":\"x\",\"code\":401.5}", "retry", 500},
 		{200, "{\"error\":{\"message\":\"m\"},\"code\":422}", "rejected", 422},
-		{200, " \n{\"error\":\"x\",\"code\":404}\n", "rejected", 404},
-		{200, "{\"\\u0065rror\":\"x\",\"code\":401}", "rejected", 401},
-		{200, "{\"error\":\"\\u00e9\\ud83d\\ude00\\u0000\",\"code\":401}", "rejected", 401},
+		{200, " \n{\"error\":\"x\",\"code\":404}\n", "misconfigured", 404},
+		{200, "{\"\\u0065rror\":\"x\",\"code\":401}", "misconfigured", 401},
+		{200, "{\"error\":\"\\u00e9\\ud83d\\ude00\\u0000\",\"code\":401}", "misconfigured", 401},
 		{200, "{\"error\":null}", "delivered", 200},
 		{200, "{\"code\":401}", "delivered", 200},
 		{200, "{\"data\":{\"error\":\"x\",\"code\":401}}", "delivered", 200},
@@ -607,9 +613,12 @@ test_classify(void)
 		{503, "", "retry", 503},
 		{504, "", "retry", 504},
 		{400, "", "rejected", 400},
-		{401, "{\"error\":\"x\",\"code\":500}", "rejected", 401},
-		{403, "", "rejected", 403},
-		{404, "", "rejected", 404},
+		{401, "{\"error\":\"x\",\"code\":500}", "misconfigured", 401},
+		{403, "", "misconfigured", 403},
+		{404, "", "misconfigured", 404},
+		{405, "", "misconfigured", 405},
+		{407, "", "misconfigured", 407},
+		{410, "", "rejected", 410},
 		{413, "", "rejected", 413},
 		{422, "", "rejected", 422},
 		{418, "", "rejected", 418},
@@ -645,7 +654,7 @@ test_classify(void)
 		appendStringInfoChar(&b, '}');
 		ok(pusher_classify(200, b.data, b.len, &eff) == PUSHER_DELIVERED && eff == 200,
 		   "classify: deeply nested 2xx body is not parsed (no recursion blow-up)");
-		ok(pusher_classify(200, "{\"error\":\"x\",\"code\":401}xx", 24, &eff) == PUSHER_REJECTED && eff == 401,
+		ok(pusher_classify(200, "{\"error\":\"x\",\"code\":401}xx", 24, &eff) == PUSHER_MISCONFIGURED && eff == 401,
 		   "classify: body taken by length, not up to a zero byte");
 		/* found by fuzz_classify: a backslash before a zero byte */
 		ok(pusher_classify(200, "{\"error\":\"\\\0u\",\"code\":401}", 26, &eff) == PUSHER_DELIVERED && eff == 200,
