@@ -209,6 +209,32 @@ CREATE TRIGGER truncated AFTER TRUNCATE ON replicated
 TRUNCATE replicated;
 SELECT * FROM take();
 
+-- 8. the update to 0.2 replaces attach's signature: EXECUTE granted on
+-- the 0.1 function carries over, as the user's grant (not an initial
+-- privilege of the extension, which pg_dump would leave out)
+CREATE ROLE regress_sub_owner;
+SELECT current_database() AS regress_db \gset
+CREATE DATABASE regress_sub_update;
+\c regress_sub_update
+CREATE EXTENSION rtpush VERSION '0.1';
+GRANT USAGE ON SCHEMA rtpush TO regress_sub_owner;
+GRANT EXECUTE ON FUNCTION rtpush.broadcast(),
+    rtpush.attach(regclass, text, text[], text[], text[], text[]) TO regress_sub_owner;
+ALTER EXTENSION rtpush UPDATE TO '0.2';
+SELECT p.oid::regprocedure, has_function_privilege('regress_sub_owner', p.oid, 'EXECUTE') AS owner_may,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_may,
+       (SELECT initprivs::text LIKE '%regress_sub_owner%' FROM pg_init_privs i
+         WHERE i.objoid = p.oid AND i.classoid = 'pg_proc'::regclass) AS initial
+  FROM pg_proc p WHERE p.proname = 'attach' AND p.pronamespace = 'rtpush'::regnamespace;
+CREATE TABLE owned (id int, owner_id int);
+ALTER TABLE owned OWNER TO regress_sub_owner;
+SET ROLE regress_sub_owner;
+SELECT rtpush.attach('owned', 'sub-owned', ARRAY['o.{owner_id}'], include_op => true);
+RESET ROLE;
+\c :regress_db
+DROP DATABASE regress_sub_update;
+DROP ROLE regress_sub_owner;
+
 DROP TABLE appointments, visits, shifts, times, beds, replicated;
 DROP DOMAIN ward;
 DROP TYPE level;
