@@ -183,3 +183,36 @@ BEGIN
      WHERE objoid = fn AND classoid = 'pg_catalog.pg_proc'::regclass AND objsubid = 0;
 END
 $$;
+
+-- ---------------------------------------------------------------------
+-- 10.2 rtpush.broadcast(): its new trigger options (issue 24), in the
+-- function's comment.  The C function itself (src/capture.c,
+-- src/capture_op.c, src/capture_move.c, src/channel_render.c) now also
+-- sends moved-out events to the channels an UPDATE leaves, the old key
+-- when an UPDATE changes the key, and renders channel values in one
+-- canonical text (refusing types that have none).
+-- ---------------------------------------------------------------------
+COMMENT ON FUNCTION rtpush.broadcast() IS
+    'rtpush: AFTER trigger queueing the row as an event; args: event, channel templates, [columns=a,b], [changed=c], [include_op=true], [insert_event=e], [update_event=e], [delete_event=e], [ops=INSERT,UPDATE]';
+
+-- =====================================================================
+-- 40: the telemedicine catalogue
+-- =====================================================================
+
+-- ---------------------------------------------------------------------
+-- 40.1 What issue 24 changes for the catalogue (no change of its
+-- functions).  The guide's frontend binds the guide's event names and
+-- reads the row's own columns (data.id, data.status): the catalogue keeps
+-- one event per guide event (prescription-created on INSERT,
+-- prescription-updated on UPDATE of status) and leaves include_op off, so
+-- its payloads stay what the guide's Laravel events send.  What it gains
+-- from 0.2's capture: an appointment or prescription reassigned to another
+-- doctor or patient (a template column changed) now reaches the old
+-- party's channel as {"rtpush_moved": true, "rtpush_old_key": {"id": ...}}
+-- under the same event name (the guide's handler finds no data.id and
+-- leaves its list as it is; a handler that checks rtpush_moved drops the
+-- row), and re-running attach_telemedicine() keeps triggers set ENABLE
+-- ALWAYS on a logical replication subscriber.
+-- ---------------------------------------------------------------------
+COMMENT ON FUNCTION rtpush.attach_telemedicine(jsonb, boolean) IS
+    'rtpush: attaches the whole telemedicine catalogue to the app''s tables (overrides rename tables and columns; encrypted: PHI on private-encrypted- channels); reassigned rows reach the old channel as rtpush_moved';
