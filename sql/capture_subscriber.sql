@@ -126,23 +126,27 @@ SELECT * FROM take();
 COMMIT;
 
 -- 5. channel values are the same in every session
-CREATE TABLE shifts (id int PRIMARY KEY, day date, amount numeric, code uuid, flag boolean);
-SELECT rtpush.attach('shifts', 'sub-shift', ARRAY['d.{day}', 'a.{amount}', 'u.{code}', 'f.{flag}']);
+CREATE TABLE shifts (id int PRIMARY KEY, day date, amount numeric, code uuid, flag boolean,
+                     ratio float8, weight real);
+SELECT rtpush.attach('shifts', 'sub-shift',
+                     ARRAY['d.{day}', 'a.{amount}', 'u.{code}', 'f.{flag}', 'r.{ratio}.{weight}']);
 SET DateStyle = 'German';
-INSERT INTO shifts VALUES (1, '2024-01-02', 1.50, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', true);
+INSERT INTO shifts VALUES (1, '2024-01-02', 1.50, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', true,
+                           1.0 / 3, 0.1);
 SET DateStyle = 'SQL, MDY';
 SET TimeZone = 'Pacific/Chatham';
-SET extra_float_digits = -10;
+SET extra_float_digits = 0;
 SET IntervalStyle = 'sql_standard';
-INSERT INTO shifts VALUES (2, '2024-01-02', 1.50, NULL, false);
+INSERT INTO shifts VALUES (2, '2024-01-02', 1.50, NULL, false, 1.0 / 3, 0.1);
 SET DateStyle = 'Postgres, DMY';
-INSERT INTO shifts VALUES (3, 'infinity', 'NaN', NULL, NULL);
+SET extra_float_digits = -10;
+INSERT INTO shifts VALUES (3, 'infinity', 'NaN', NULL, NULL, 'NaN', '-Infinity');
 RESET ALL;
 SELECT * FROM take();
 
 -- attach refuses columns whose type cannot make a stable, valid channel
-CREATE TABLE times (id int, at timestamptz, ts timestamp, t time, i interval, f float8,
-                    m money, b bytea, j jsonb, a int[], r int4range, n inet);
+CREATE TABLE times (id int, at timestamptz, ts timestamp, t time, i interval, f point,
+                    m money, b bytea, j jsonb, a int[], r int4range, n xml);
 SELECT rtpush.attach('times', 'sub-t', ARRAY['t.{at}']);
 SELECT rtpush.attach('times', 'sub-t', ARRAY['t.{ts}']);
 SELECT rtpush.attach('times', 'sub-t', ARRAY['t.{t}']);
@@ -158,13 +162,13 @@ SELECT rtpush.attach('times', 'sub-t', ARRAY['t.{n}']);
 CREATE TRIGGER t AFTER INSERT ON times FOR EACH ROW
     EXECUTE FUNCTION rtpush.broadcast('sub-t', 't.{at}');
 SELECT rtpush.attach('times', 'sub-t', ARRAY['t.{id}']);
-ALTER TABLE times ALTER COLUMN id TYPE float8;
+ALTER TABLE times ALTER COLUMN id TYPE timestamp USING '2024-01-01';
 -- domains, enums and text types are fine
 CREATE DOMAIN ward AS text;
 CREATE TYPE level AS ENUM ('low', 'high');
-CREATE TABLE beds (id int, w ward, l level, c varchar(8), ch char(3));
-SELECT rtpush.attach('beds', 'sub-bed', ARRAY['b.{w}.{l}.{c}.{ch}']);
-INSERT INTO beds VALUES (1, 'north', 'high', 'x1', 'ab');
+CREATE TABLE beds (id int, w ward, l level, c varchar(8), ch char(3), ip inet, bits bit(4));
+SELECT rtpush.attach('beds', 'sub-bed', ARRAY['b.{w}.{l}.{c}.{ch}', 'ip.{ip}.{bits}']);
+INSERT INTO beds VALUES (1, 'north', 'high', 'x1', 'ab', '10.0.0.1', B'1010');
 SELECT * FROM take();
 
 -- 6. re-running attach keeps the trigger's enabled state

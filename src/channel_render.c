@@ -9,29 +9,31 @@
  * extra_float_digits (a date is 2024-01-02 under ISO, 02.01.2024 under
  * German, 01/02/2024 under SQL, MDY, which is not even a valid channel).
  *
- * Accepted template column types (domains by their base type), and their
- * text:
+ * Template column types (domains by their base type), and their text:
  *	  int2, int4, int8          decimal
- *	  numeric                   numeric_out (no exponent; NaN, Infinity)
- *	  date                      ISO 8601 YYYY-MM-DD, infinity, -infinity
- *	  bool                      t, f (as boolout)
- *	  oid, uuid                 their output (settings play no part)
- *	  string types (text, varchar, char(n), name, "char", citext, ...: type
- *	  category S) and enums     the value itself (char(n) without its
- *	                            trailing blanks, as its cast to text)
- * Every other type is refused when the template is parsed (at attach, at
- * CREATE TRIGGER and ALTER TABLE, and at the first write): timestamps,
- * times and intervals have no text without ':' or ' ' (not allowed in a
- * channel name) and depend on the time zone; floats depend on
- * extra_float_digits and write exponents with '+'; money follows
- * lc_monetary; bytea follows bytea_output; json, arrays, composites,
- * ranges, geometric and network types are written with characters a
- * channel name cannot hold.
+ *	  float4, float8            the shortest text that reads back exactly (as
+ *	                            float8out with extra_float_digits > 0, the
+ *	                            default), whatever extra_float_digits says
+ *	  date                      ISO 8601 YYYY-MM-DD, infinity, -infinity,
+ *	                            whatever DateStyle says
+ *	  char(n)                   without its trailing blanks (its text cast)
+ *	  numeric, bool, uuid, text types, enums, network and bit types, other
+ *	  types (user-defined ones too)   their output function, which no
+ *	                            setting changes
+ * Refused when the template is parsed (at attach, CREATE TRIGGER, ALTER
+ * TABLE and the first write): timestamps, times and intervals (their text
+ * follows DateStyle, TimeZone and IntervalStyle and always holds ' ' or
+ * ':', which a channel name cannot), money (lc_monetary), bytea
+ * (bytea_output, and always '\x'), json, jsonb, xml, arrays, composites,
+ * ranges and geometric types (always written with characters a channel
+ * name cannot hold).  Values of accepted types can still make an invalid
+ * channel (a space in a text value, "1e+20"): that write fails, as before.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -64,27 +66,34 @@ rtpush_append_int(StringInfo buf, Oid basetype, Datum v)
 	return true;
 }
 
-/* types whose output function no setting changes and that may fit a channel */
+/*
+ * Types whose text no setting changes and that can be (part of) a valid
+ * channel name: false for the date/time types but date, intervals, types
+ * whose text follows a setting (money, bytea) and types always written
+ * with characters a channel cannot hold (json, xml, arrays, composites,
+ * ranges, geometric types).
+ */
 static bool
-settings_free_output(Oid base)
+renderable(Oid base)
 {
 	char		category;
 	bool		preferred;
 
 	switch (base)
 	{
-		case NUMERICOID:
-		case BOOLOID:
-		case OIDOID:
-		case UUIDOID:
-			return true;
+		case MONEYOID:
+		case BYTEAOID:
+		case JSONOID:
+		case JSONBOID:
+		case XMLOID:
+			return false;
 		default:
 			break;
 	}
-	if (type_is_enum(base))
-		return true;
+	if (type_is_rowtype(base))
+		return false;
 	get_type_category_preferred(base, &category, &preferred);
-	return category == TYPCATEGORY_STRING && !OidIsValid(get_element_type(base));
+	return strchr("DTACRGPX", category) == NULL;
 }
 
 void
@@ -98,7 +107,9 @@ channel_render_init(ChannelRender *r, Form_pg_attribute att, const char *tmpl,
 		r->kind = CR_INT;
 	else if (base == DATEOID)
 		r->kind = CR_DATE;
-	else if (settings_free_output(base))
+	else if (base == FLOAT4OID || base == FLOAT8OID)
+		r->kind = CR_FLOAT;
+	else if (renderable(base))
 	{
 		Oid			outfn;
 		bool		isvarlena;
@@ -143,6 +154,17 @@ channel_render_append(StringInfo buf, const ChannelRender *r, Datum v)
 			break;
 		case CR_DATE:
 			append_date(buf, DatumGetDateADT(v));
+			break;
+		case CR_FLOAT:
+			{
+				char		s[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+				if (r->basetype == FLOAT4OID)
+					float_to_shortest_decimal_buf(DatumGetFloat4(v), s);
+				else
+					double_to_shortest_decimal_buf(DatumGetFloat8(v), s);
+				appendStringInfoString(buf, s);
+			}
 			break;
 		case CR_OUTPUT:
 			{

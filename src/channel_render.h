@@ -18,6 +18,7 @@ typedef enum ChannelRenderKind
 {
 	CR_INT,						/* int2, int4, int8: decimal */
 	CR_DATE,					/* date: ISO 8601 YYYY-MM-DD, or [-]infinity */
+	CR_FLOAT,					/* float4, float8: shortest exact text */
 	CR_OUTPUT					/* output function independent of settings */
 } ChannelRenderKind;
 
@@ -31,8 +32,8 @@ typedef struct ChannelRender
 /*
  * Prepares the rendering of column att (in CurrentMemoryContext), or raises
  * an ERROR, with a hint, when its type cannot make a stable, valid channel
- * name (times, timestamps, intervals, floats, money, bytea, json, arrays,
- * composites, ranges, geometric and network types).  tmpl and relname name
+ * name (timestamps, times, intervals, money, bytea, json, xml, arrays,
+ * composites, ranges, geometric types).  tmpl and relname name
  * the template and the table in the error.
  */
 extern void channel_render_init(ChannelRender *r, Form_pg_attribute att,
