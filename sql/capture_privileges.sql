@@ -6,7 +6,7 @@ CREATE ROLE regress_cap_writer;
 CREATE ROLE regress_cap_other;
 SELECT p.fn, r.role, has_function_privilege(r.role, p.fn, 'EXECUTE') AS execute
   FROM (VALUES ('rtpush.send(text[],text,jsonb,text)'), ('rtpush.send(text,text,jsonb,text)'),
-               ('rtpush.broadcast()'), ('rtpush.attach(regclass,text,text[],text[],text[],text[])'),
+               ('rtpush.broadcast()'), ('rtpush.attach(regclass,text,text[],text[],text[],text[],boolean,jsonb)'),
                ('rtpush.detach(regclass,text)')) p(fn),
        (VALUES ('regress_cap_other')) r(role)
  ORDER BY 1;
@@ -48,7 +48,7 @@ CREATE TRIGGER t AFTER INSERT ON cap_msgs FOR EACH ROW
     EXECUTE FUNCTION rtpush.broadcast('cap-priv-msg', 'private-conversation.{conversation_id}');
 RESET ROLE;
 GRANT EXECUTE ON FUNCTION rtpush.broadcast(),
-    rtpush.attach(regclass, text, text[], text[], text[], text[]),
+    rtpush.attach(regclass, text, text[], text[], text[], text[], boolean, jsonb),
     rtpush.detach(regclass, text) TO regress_cap_owner, regress_cap_other;
 
 -- a role that does not own the table cannot attach or detach, even with EXECUTE
@@ -89,7 +89,7 @@ RESET ROLE;
 
 DROP TABLE cap_msgs;
 REVOKE ALL ON FUNCTION rtpush.broadcast(),
-    rtpush.attach(regclass, text, text[], text[], text[], text[]),
+    rtpush.attach(regclass, text, text[], text[], text[], text[], boolean, jsonb),
     rtpush.detach(regclass, text) FROM regress_cap_owner, regress_cap_other;
 REVOKE ALL ON FUNCTION rtpush.send(text[], text, jsonb, text),
     rtpush.send(text, text, jsonb, text) FROM regress_cap_writer;

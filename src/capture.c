@@ -7,16 +7,21 @@
  * Trigger arguments (see README, "Capture"):
  *
  *	  rtpush.broadcast('event', 'template', ['template' ...],
- *					   ['columns=col,col,...'], ['changed=col,col,...'])
+ *					   ['columns=col,col,...'], ['changed=col,col,...'],
+ *					   ['include_op=true'], ['update_event=name'], ...)
  *
  * The first argument is the event name.  Every other argument is a channel
  * template, except those starting with "columns=" (the payload allowlist,
  * in the order given) and "changed=" (an UPDATE fires only when one of
  * these columns IS DISTINCT FROM its old value).  A template is a channel
- * name in which "{column}" is replaced by the text output of that column
- * of NEW (OLD for DELETE); a NULL value drops the channel, and a row left
- * with no channel queues no event.  Several templates make one event on
- * several channels (identical channels are merged).
+ * name in which "{column}" is replaced by that column's canonical text
+ * (channel_render.c: the same in every session) of NEW (OLD for DELETE);
+ * a NULL value drops the channel, and a row left with no channel queues
+ * no event.  Several templates make one event on several channels
+ * (identical channels are merged).  The options include_op=, ops=,
+ * insert_event=, update_event= and delete_event= belong to capture_op.c;
+ * UPDATEs that move a row off channels, change its key or cross
+ * partitions, to capture_move.c.
  *
  * The trigger must be AFTER; FOR EACH ROW, or FOR EACH STATEMENT with
  * transition tables (REFERENCING NEW TABLE / OLD TABLE), which queues the
@@ -65,79 +70,13 @@
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
+#include "capture.h"
 #include "outbox.h"
 #include "pusher.h"
 #include "settings.h"
 
 #define OPT_COLUMNS "columns="
 #define OPT_CHANGED "changed="
-
-/* how a column is written in the JSON payload (json.c's categories) */
-typedef enum JsonKind
-{
-	JK_NUMBER,					/* bare when a valid JSON number, else quoted */
-	JK_BOOL,
-	JK_DATETIME,				/* date, timestamp, timestamptz: ISO 8601 */
-	JK_JSON,					/* json, jsonb: inline */
-	JK_STRING,					/* text output, quoted */
-	JK_TO_JSON					/* arrays, composites, casts: to_json() */
-} JsonKind;
-
-typedef struct OutCol
-{
-	AttrNumber	attnum;
-	char	   *key;			/* "name": with JSON quoting */
-	JsonKind	kind;
-	Oid			basetype;
-	FmgrInfo	fn;				/* output function, or to_json */
-} OutCol;
-
-typedef struct Segment
-{
-	const char *literal;		/* literal text, or NULL for a column */
-	int			len;
-	AttrNumber	attnum;
-	Oid			basetype;		/* of the column, for append_int() */
-	FmgrInfo	out;
-} Segment;
-
-typedef struct Template
-{
-	char	   *text;
-	char	   *columns;		/* "the value of column(s) ...", for errors */
-	int			nsegs;
-	Segment    *segs;
-} Template;
-
-typedef struct ChangedCol
-{
-	AttrNumber	attnum;
-	bool		has_eq;
-	FmgrInfo	eq;
-	Oid			collation;
-	bool		byval;
-	int16		typlen;
-} ChangedCol;
-
-typedef struct Capture
-{
-	Oid			tgoid;			/* hash key */
-	Oid			relid;
-	bool		valid;
-	MemoryContext cxt;
-	int			nargs;
-	char	  **args;
-	char	   *relname;
-	char	   *event;
-	int			ntemplates;
-	Template   *templates;
-	int			ncols;
-	OutCol	   *cols;
-	int			nchanged;
-	ChangedCol *changed;
-	int			nids;			/* "id" for thin events: id or primary key */
-	OutCol	   *ids;
-} Capture;
 
 static HTAB *capture_cache = NULL;
 
@@ -212,8 +151,8 @@ template_part(void *arg, bool placeholder, const char *s, size_t len)
 	}
 	seg->literal = NULL;
 	seg->attnum = find_column(tp->desc, s, (int) len, tp->relname, tp->context);
-	seg->basetype = getBaseType(TupleDescAttr(tp->desc, seg->attnum - 1)->atttypid);
-	output_fn(TupleDescAttr(tp->desc, seg->attnum - 1)->atttypid, &seg->out);
+	channel_render_init(&seg->render, TupleDescAttr(tp->desc, seg->attnum - 1),
+						tp->t->text, tp->relname);
 	appendStringInfo(&tp->cols, "%s\"%.*s\"", tp->cols.len ? ", " : "",
 					 (int) len, s);
 	tp->ncols++;
@@ -352,15 +291,17 @@ set_payload_columns(Capture *cap, TupleDesc desc, AttrNumber *attnums, int n)
 			make_outcol(&cap->cols[cap->ncols++], TupleDescAttr(desc, i));
 }
 
-static void
-set_changed_columns(Capture *cap, TupleDesc desc, AttrNumber *attnums, int n)
+/* columns compared between OLD and NEW (changed=, templates, keys) */
+void
+capture_set_compare_columns(ChangedCol **out, int *nout, TupleDesc desc,
+							AttrNumber *attnums, int n)
 {
-	cap->changed = palloc(sizeof(ChangedCol) * n);
-	cap->nchanged = n;
+	*out = palloc(sizeof(ChangedCol) * Max(n, 1));
+	*nout = n;
 	for (int i = 0; i < n; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, attnums[i] - 1);
-		ChangedCol *c = &cap->changed[i];
+		ChangedCol *c = &(*out)[i];
 		TypeCacheEntry *tce = lookup_type_cache(att->atttypid, TYPECACHE_EQ_OPR_FINFO);
 
 		c->attnum = att->attnum;
@@ -466,7 +407,7 @@ capture_parse(Relation rel, int nargs, char **args)
 				duplicate_option(OPT_CHANGED);
 			changed = parse_column_list(args[i], OPT_CHANGED, desc, cap->relname, &nchanged);
 		}
-		else
+		else if (!capture_op_option(cap, args[i]))
 			parse_template(&cap->templates[cap->ntemplates++], args[i], desc, cap->relname);
 	}
 	if (cap->ntemplates == 0)
@@ -476,8 +417,9 @@ capture_parse(Relation rel, int nargs, char **args)
 				 errhint("Add a template such as 'private-conversation.{conversation_id}'.")));
 	rtpush_check_channel_count(cap->ntemplates);
 	set_payload_columns(cap, desc, cols, ncols);
-	set_changed_columns(cap, desc, changed, nchanged);
+	capture_set_compare_columns(&cap->changed, &cap->nchanged, desc, changed, nchanged);
 	set_id_columns(cap, rel);
+	capture_move_setup(cap, desc);
 	return cap;
 }
 
@@ -549,42 +491,8 @@ capture_get(Relation rel, Trigger *tg)
 
 /* ---- building an event from a row ---- */
 
-/*
- * Appends an integer in decimal, as int2out/int4out/int8out write it, without
- * a call through fmgr and a palloc'd string (the common key columns of
- * templates and payloads).  False for other types.
- */
-static bool
-append_int(StringInfo buf, Oid basetype, Datum v)
-{
-	int64		i;
-
-	switch (basetype)
-	{
-		case INT2OID:
-			i = DatumGetInt16(v);
-			break;
-		case INT4OID:
-			i = DatumGetInt32(v);
-			break;
-		case INT8OID:
-			i = DatumGetInt64(v);
-			break;
-		default:
-			return false;
-	}
-	enlargeStringInfo(buf, MAXINT8LEN + 1);
-#if PG_VERSION_NUM >= 140000
-	buf->len += pg_lltoa(i, buf->data + buf->len);
-#else
-	pg_lltoa(i, buf->data + buf->len);
-	buf->len += strlen(buf->data + buf->len);
-#endif
-	return true;
-}
-
-static void
-append_json_value(StringInfo buf, OutCol *c, Datum v)
+void
+capture_append_json_value(StringInfo buf, OutCol *c, Datum v)
 {
 	char	   *s;
 	char		dt[MAXDATELEN + 1];
@@ -592,7 +500,7 @@ append_json_value(StringInfo buf, OutCol *c, Datum v)
 	switch (c->kind)
 	{
 		case JK_NUMBER:
-			if (append_int(buf, c->basetype, v))
+			if (rtpush_append_int(buf, c->basetype, v))
 				break;
 			s = OutputFunctionCall(&c->fn, v);
 			if (IsValidJsonNumber(s, strlen(s)))
@@ -620,8 +528,8 @@ append_json_value(StringInfo buf, OutCol *c, Datum v)
 	}
 }
 
-static void
-append_json_object(StringInfo buf, OutCol *cols, int n, TupleTableSlot *row)
+void
+capture_append_json_object(StringInfo buf, OutCol *cols, int n, TupleTableSlot *row)
 {
 	appendStringInfoChar(buf, '{');
 	for (int i = 0; i < n; i++)
@@ -635,17 +543,19 @@ append_json_object(StringInfo buf, OutCol *cols, int n, TupleTableSlot *row)
 		if (isnull)
 			appendStringInfoString(buf, "null");
 		else
-			append_json_value(buf, &cols[i], v);
+			capture_append_json_value(buf, &cols[i], v);
 	}
 	appendStringInfoChar(buf, '}');
 }
 
-static bool
-any_changed(Capture *cap, TupleTableSlot *oldrow, TupleTableSlot *newrow)
+/* true when a column IS DISTINCT FROM its old value */
+bool
+capture_columns_differ(ChangedCol *cols, int n, TupleTableSlot *oldrow,
+					   TupleTableSlot *newrow)
 {
-	for (int i = 0; i < cap->nchanged; i++)
+	for (int i = 0; i < n; i++)
 	{
-		ChangedCol *c = &cap->changed[i];
+		ChangedCol *c = &cols[i];
 		bool		oldnull;
 		bool		newnull;
 		Datum		o = slot_getattr(oldrow, c->attnum, &oldnull);
@@ -668,12 +578,18 @@ any_changed(Capture *cap, TupleTableSlot *oldrow, TupleTableSlot *newrow)
 	return false;
 }
 
-/* expands the templates; returns the number of channels (NULLs dropped) */
-static int
-expand_channels(Capture *cap, TupleTableSlot *row, const char **channels)
+/*
+ * Expands the templates; returns the number of channels (NULLs dropped).
+ * An invalid channel name is an ERROR when strict, else left out (the
+ * channels of an old row, which may predate the trigger).
+ */
+int
+capture_expand_channels(Capture *cap, TupleTableSlot *row, const char **channels,
+						bool strict)
 {
 	int			n = 0;
 	StringInfoData buf;
+	const char *why;
 
 	initStringInfo(&buf);
 	for (int t = 0; t < cap->ntemplates; t++)
@@ -696,10 +612,10 @@ expand_channels(Capture *cap, TupleTableSlot *row, const char **channels)
 			v = slot_getattr(row, sg->attnum, &isnull);
 			if (isnull)
 				dropped = true;
-			else if (!append_int(&buf, sg->basetype, v))
-				appendStringInfoString(&buf, OutputFunctionCall(&sg->out, v));
+			else
+				channel_render_append(&buf, &sg->render, v);
 		}
-		if (dropped)
+		if (dropped || (!strict && !pusher_valid_channel(buf.data, buf.len, &why)))
 			continue;
 		rtpush_check_channel(buf.data, tp->text, tp->columns);
 		for (int i = 0; i < n; i++)
@@ -712,24 +628,14 @@ expand_channels(Capture *cap, TupleTableSlot *row, const char **channels)
 	return n;
 }
 
-static const char *
-op_name(TriggerEvent ev)
-{
-	if (TRIGGER_FIRED_BY_INSERT(ev))
-		return "INSERT";
-	if (TRIGGER_FIRED_BY_UPDATE(ev))
-		return "UPDATE";
-	return "DELETE";
-}
-
 static void
 thin_payload(Capture *cap, StringInfo buf, TupleTableSlot *row, TriggerEvent tev,
-			 size_t size)
+			 const char *old_key, size_t size)
 {
 	resetStringInfo(buf);
 	appendStringInfoString(buf, "{\"table\":");
 	escape_json(buf, cap->relname);
-	appendStringInfo(buf, ",\"op\":\"%s\",\"id\":", op_name(tev));
+	appendStringInfo(buf, ",\"op\":\"%s\",\"id\":", capture_op_name(tev));
 	if (cap->nids == 0)
 		appendStringInfoString(buf, "null");
 	else if (cap->nids == 1)
@@ -740,41 +646,63 @@ thin_payload(Capture *cap, StringInfo buf, TupleTableSlot *row, TriggerEvent tev
 		if (isnull)
 			appendStringInfoString(buf, "null");
 		else
-			append_json_value(buf, &cap->ids[0], v);
+			capture_append_json_value(buf, &cap->ids[0], v);
 	}
 	else
-		append_json_object(buf, cap->ids, cap->nids, row);
+		capture_append_json_object(buf, cap->ids, cap->nids, row);
+	if (old_key)
+		appendStringInfo(buf, ",\"rtpush_old_key\":%s", old_key);
 	appendStringInfoString(buf, ",\"oversize\":true}");
 	if (buf->len > rtpush_max_payload_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("row of \"%s\" is too large for an event, even thin", cap->relname),
 				 errdetail("Event \"%s\": the row has %zu bytes of data and its thin form %d; rtpush.max_payload_bytes is %d.",
-						   cap->event, size, buf->len, rtpush_max_payload_bytes),
+						   capture_op_event(cap, tev), size, buf->len, rtpush_max_payload_bytes),
 				 errhint("Raise rtpush.max_payload_bytes.")));
 }
 
-static void
-capture_one(Capture *cap, TriggerEvent tev, TupleTableSlot *oldrow,
-			TupleTableSlot *newrow)
+void
+capture_enqueue(Capture *cap, const char *event, const char **channels,
+				int nchannels, StringInfo data)
 {
-	TupleTableSlot *row = TRIGGER_FIRED_BY_DELETE(tev) ? oldrow : newrow;
-	const char **channels;
-	StringInfoData data;
 	RtpushEvent ev;
+
+	ev.event = event;
+	ev.channels = channels;
+	ev.nchannels = nchannels;
+	ev.data = data->data;
+	ev.datalen = data->len;
+	ev.socket_id = rtpush_writer_socket_id(NULL);
+	rtpush_outbox_enqueue(&ev);
+}
+
+/*
+ * Queues the event for row on its channels: the row's payload, with
+ * "rtpush_op" (include_op=true) and "rtpush_old_key" (old_key: the old
+ * key's JSON when an UPDATE changed the key), thin when too large.
+ */
+void
+capture_send_row(Capture *cap, TriggerEvent tev, TupleTableSlot *row,
+				 const char **channels, int n, const char *old_key)
+{
+	const char *event = capture_op_event(cap, tev);
+	StringInfoData data;
 	size_t		wire;
 
-	if (TRIGGER_FIRED_BY_UPDATE(tev) && cap->nchanged > 0 &&
-		!any_changed(cap, oldrow, newrow))
-		return;
-	channels = palloc(sizeof(char *) * cap->ntemplates);
-	ev.nchannels = expand_channels(cap, row, channels);
-	if (ev.nchannels == 0)
-		return;
-
 	initStringInfo(&data);
-	append_json_object(&data, cap->cols, cap->ncols, row);
-	wire = rtpush_wire_size(channels, ev.nchannels, data.data, data.len);
+	capture_append_json_object(&data, cap->cols, cap->ncols, row);
+	if (cap->ops.include_op)
+	{
+		capture_payload_member(&data, "rtpush_op");
+		appendStringInfo(&data, "\"%s\"}", capture_op_name(tev));
+	}
+	if (old_key)
+	{
+		capture_payload_member(&data, "rtpush_old_key");
+		appendStringInfo(&data, "%s}", old_key);
+	}
+	wire = rtpush_wire_size(channels, n, data.data, data.len);
 	if (wire > (size_t) rtpush_max_payload_bytes)
 	{
 		if (rtpush_oversize != RTPUSH_OVERSIZE_THIN)
@@ -783,18 +711,35 @@ capture_one(Capture *cap, TriggerEvent tev, TupleTableSlot *oldrow,
 					 errmsg("row of \"%s\" is too large for an event", cap->relname),
 					 wire == (size_t) data.len ?
 					 errdetail("Event \"%s\" would carry %d bytes of data; rtpush.max_payload_bytes is %d.",
-							   cap->event, data.len, rtpush_max_payload_bytes) :
+							   event, data.len, rtpush_max_payload_bytes) :
 					 errdetail("Event \"%s\" would carry %d bytes of data, %zu as sent (encrypted, or with rtpush.event_id_field); rtpush.max_payload_bytes is %d.",
-							   cap->event, data.len, wire, rtpush_max_payload_bytes),
+							   event, data.len, wire, rtpush_max_payload_bytes),
 					 errhint("Send fewer columns with columns=..., or SET rtpush.oversize = thin to send {\"table\",\"op\",\"id\",\"oversize\":true} so clients refetch.")));
-		thin_payload(cap, &data, row, tev, data.len);
+		thin_payload(cap, &data, row, tev, old_key, data.len);
 	}
-	ev.event = cap->event;
-	ev.channels = channels;
-	ev.data = data.data;
-	ev.datalen = data.len;
-	ev.socket_id = rtpush_writer_socket_id(NULL);
-	rtpush_outbox_enqueue(&ev);
+	capture_enqueue(cap, event, channels, n, &data);
+}
+
+static void
+capture_one(Capture *cap, TriggerEvent tev, TupleTableSlot *oldrow,
+			TupleTableSlot *newrow)
+{
+	const char **channels;
+	int			n;
+
+	if (!capture_op_sends(cap, tev))
+		return;
+	if (TRIGGER_FIRED_BY_UPDATE(tev))
+	{
+		capture_update(cap, tev, oldrow, newrow);
+		return;
+	}
+	channels = palloc(sizeof(char *) * cap->ntemplates);
+	n = capture_expand_channels(cap, TRIGGER_FIRED_BY_DELETE(tev) ? oldrow : newrow,
+								channels, true);
+	if (n > 0)
+		capture_send_row(cap, tev, TRIGGER_FIRED_BY_DELETE(tev) ? oldrow : newrow,
+						 channels, n, NULL);
 }
 
 /* FOR EACH STATEMENT with transition tables: every row, in order */
@@ -869,6 +814,7 @@ check_trigger(Capture *cap, Trigger *tg)
 	check_trigger_kind(cap->relname, tg->tgname, tg->tgtype,
 					   tg->tgoldtable != NULL, tg->tgnewtable != NULL,
 					   cap->nchanged > 0);
+	capture_op_check(cap, tg->tgtype, tg->tgname);
 }
 
 Datum
@@ -891,6 +837,12 @@ rtpush_broadcast(PG_FUNCTION_ARGS)
 		check_trigger(cap, td->tg_trigger);
 		fcinfo->flinfo->fn_extra = cap;
 	}
+	if (TRIGGER_FIRED_FOR_ROW(tev) &&
+		((TRIGGER_FIRED_BY_DELETE(tev) &&
+		  capture_move_delete(cap, td->tg_trigger, td->tg_trigslot)) ||
+		 (TRIGGER_FIRED_BY_INSERT(tev) &&
+		  capture_move_insert(cap, td->tg_trigger, td->tg_trigslot))))
+		return PointerGetDatum(NULL);	/* half of a move between partitions */
 	if (TRIGGER_FIRED_FOR_ROW(tev))
 		capture_one(cap, tev,
 					TRIGGER_FIRED_BY_INSERT(tev) ? NULL : td->tg_trigslot,
