@@ -143,6 +143,9 @@ test('5. offline: the doctor confirms and sends two messages; back online, the p
 	await new Promise((r) => setTimeout(r, 1000)); // a late duplicate would show by now
 	assert.equal(await messagesWith(patient, 'While you were away (1)').count(), 1);
 	assert.equal(await messagesWith(patient, 'While you were away (2)').count(), 1);
+	// what the page held before going offline and read again on catch-up shows once too
+	assert.equal(await messagesWith(patient, 'Hello doctor, is tomorrow fine?').count(), 1);
+	assert.equal(await messagesWith(patient, 'Yes, see you then.').count(), 1);
 	assert.equal(await patient.locator('[data-testid="appointment"][data-id="12"]').count(), 1);
 	assert.equal(await patient.evaluate(() => window.__noReload), 5, 'the patient page was not reloaded');
 });
