@@ -17,7 +17,7 @@
 //   GET  /api/v1/doctors/:id                         availability
 //   POST /api/v1/doctors/me/availability {available}                              (doctor)
 //   GET  /api/v1/notifications                       the user's own
-//   POST /api/v1/notifications {user_id, type, title, body}  (a demo admin action)
+//   POST /api/v1/notifications {user_id, type, title, body}  (a demo admin action: self or a contact)
 //   GET  /api/v1/users/:id/status                    online / last seen of a contact
 //   POST /api/v1/broadcasting/webhook      soketi's presence webhooks -> rtpush.handle_webhook,
 //                                          then users.is_online/last_seen_at from rtpush.user_presence
@@ -200,11 +200,16 @@ export async function createWebServer({ pool, port = 0, host = '127.0.0.1', dist
 		'GET /api/v1/notifications': [ok(async (req, user) =>
 			q(`SELECT id, user_id, type, title, body, data, created_at FROM notifications
 			    WHERE user_id = $1 ORDER BY id DESC LIMIT 50`, [uid(user)])), true],
-		'POST /api/v1/notifications': [ok(async (req) => {
+		'POST /api/v1/notifications': [ok(async (req, user) => {
 			const b = await json(req);
-			const [n] = await q(`INSERT INTO notifications (user_id, type, title, body) VALUES ($1, $2, $3, $4)
+			// the demo's "admin panel": to oneself or to someone one shares a conversation with
+			const [n] = await q(`INSERT INTO notifications (user_id, type, title, body)
+			                     SELECT $1::bigint, $2, $3, $4
+			                      WHERE $1::bigint = $5::bigint OR shares_conversation($5::text, jsonb_build_object('user_id', $1::text))
 			                     RETURNING id`, [numeric(b.user_id, 'user_id'), String(b.type ?? 'info'),
-				String(b.title ?? ''), b.body ?? null]);
+				String(b.title ?? ''), b.body ?? null, uid(user)]);
+			if (!n)
+				throw new HttpError(403, 'not one of your contacts');
 			return n;
 		}), true],
 		'GET /api/v1/users/:id/status': [ok(async (req, user, { id }) => {

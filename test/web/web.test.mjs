@@ -165,3 +165,19 @@ test('6. the patient cannot subscribe to the doctor\'s private channels (refused
 	assert.equal(await patient.getByText('For the doctor only').count(), 0);
 	await patient.screenshot({ path: path.join(OUT, 'patient-refused.png') });
 });
+
+test('the backend\'s REST endpoints keep to the signed-in user\'s own data too', async () => {
+	const call = async (method, p, body) => (await fetch(`${stack.url}/api/v1${p}`, {
+		method, headers: { authorization: 'Bearer tok-1', 'content-type': 'application/json' },
+		body: body ? JSON.stringify(body) : undefined,
+	})).status;
+	assert.equal(await call('GET', '/conversations/6/messages'), 403, 'another conversation');
+	assert.equal(await call('POST', '/conversations/6/messages', { body: 'x' }), 403, 'writing into it');
+	assert.equal(await call('POST', '/appointments/10/confirm'), 403, 'a patient confirming');
+	assert.equal(await call('POST', '/notifications', { user_id: 4, title: 'spam' }), 403, 'notifying a stranger');
+	assert.equal(await call('GET', '/users/4/status'), 403, 'a stranger\'s status');
+	assert.equal(await call('GET', '/appointments'), 200);
+	const r = await fetch(`${stack.url}/api/v1/appointments`, { headers: { authorization: 'Bearer tok-1' } });
+	assert.deepEqual([...new Set((await r.json()).data.map((a) => Number(a.patient_id)))], [1], 'only the patient\'s own');
+	assert.equal((await fetch(`${stack.url}/api/v1/appointments`)).status, 401, 'no token');
+});
