@@ -115,6 +115,17 @@ test('3. the doctor confirms, starts and ends the appointment; the patient\'s vi
 	await patient.getByTestId('prescription').filter({ hasText: 'Aspirin' }).waitFor({ timeout: WAIT });
 	await doctor.getByTestId('availability-toggle').click();
 	await expectText(patient, 'availability-state', /^available$/);
+	// the patient rates the completed appointment; the doctor sees it (rating-received)
+	await patient.getByTestId('rate-5').click();
+	await doctor.getByTestId('rating').filter({ hasText: '5★' }).waitFor({ timeout: WAIT });
+	// the patient moves appointment 12 by an hour; the doctor's view follows (scheduled_at)
+	const row12 = (page) => page.locator('[data-testid="appointment"][data-id="12"] [data-testid="appointment-time"]');
+	const before12 = await row12(doctor).getAttribute('data-at');
+	await patient.locator('[data-testid="appointment"][data-id="12"] [data-testid="appointment-reschedule"]').click();
+	await doctor.waitForFunction((b) => {
+		const at = document.querySelector('[data-testid="appointment"][data-id="12"] [data-testid="appointment-time"]').dataset.at;
+		return Date.parse(at) - Date.parse(b) === 3600e3;
+	}, before12, { timeout: WAIT });
 	await patient.screenshot({ path: path.join(OUT, 'patient.png') });
 	await doctor.screenshot({ path: path.join(OUT, 'doctor.png') });
 });
