@@ -33,13 +33,13 @@ const MAX_BODY = 64 * 1024;
 // SQLSTATE -> HTTP status
 const STATUS = { 42501: 403, 22023: 400, 28000: 401, 55000: 503, 23502: 400 };
 
-function send(res, status, obj) {
+export function send(res, status, obj) {
 	const body = JSON.stringify(obj);
 	res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
 	res.end(body);
 }
 
-function readBody(req) {
+export function readBody(req) {
 	return new Promise((resolve, reject) => {
 		const chunks = [];
 		let n = 0;
@@ -56,7 +56,7 @@ function readBody(req) {
 	});
 }
 
-function parseForm(req, raw) {
+export function parseForm(req, raw) {
 	if ((req.headers['content-type'] ?? '').includes('application/json'))
 		return JSON.parse(raw || '{}');
 	return Object.fromEntries(new URLSearchParams(raw));
@@ -65,6 +65,9 @@ function parseForm(req, raw) {
 /**
  * createAuthServer({pool, port, host, userQuery}) -> Promise<{url, port, server, close()}>
  * pool: a pg.Pool (or anything with query()); default: a new pg.Pool from PG* variables.
+ * routes: more routes, {'METHOD /path': [handler(req, res, user, params), needsUser]}; a path
+ *         segment ":name" matches one segment (params.name); they win over the built-in ones.
+ * fallback: handler(req, res) for requests no route matches (default: 404).
  */
 export async function createAuthServer(options = {}) {
 	const pool = options.pool ?? new pg.Pool();
@@ -115,19 +118,39 @@ export async function createAuthServer(options = {}) {
 		'POST /api/v1/broadcasting/webhook': [webhook, false],
 	};
 
+	const extra = Object.entries(options.routes ?? {}).map(([k, v]) => {
+		const [method, p] = k.split(' ');
+		return { method, parts: p.split('/'), route: v };
+	});
+	function findRoute(method, pathname) {
+		const parts = pathname.split('/');
+		for (const r of extra) {
+			if (r.method !== method || r.parts.length !== parts.length)
+				continue;
+			const params = {};
+			if (r.parts.every((seg, i) => (seg.startsWith(':') ? (params[seg.slice(1)] = decodeURIComponent(parts[i])) !== '' : seg === parts[i])))
+				return [r.route, params];
+		}
+		const route = routes[`${method} ${pathname}`];
+		return route ? [route, {}] : null;
+	}
+
 	const server = http.createServer(async (req, res) => {
-		const route = routes[`${req.method} ${new URL(req.url, 'http://x').pathname}`];
-		if (!route)
+		const found = findRoute(req.method, new URL(req.url, 'http://x').pathname);
+		if (!found) {
+			if (options.fallback)
+				return options.fallback(req, res);
 			return send(res, 404, { error: 'not found' });
+		}
 		try {
-			const [handler, needsUser] = route;
+			const [[handler, needsUser], params] = found;
 			let user = null;
 			if (needsUser) {
 				user = await currentUser(req);
 				if (!user)
 					return send(res, 401, { error: 'not signed in' });
 			}
-			await handler(req, res, user);
+			await handler(req, res, user, params);
 		} catch (e) {
 			const status = e.status ?? STATUS[e.code] ?? (e instanceof SyntaxError ? 400 : 500);
 			send(res, status, { error: status === 500 ? 'internal error' : e.message });
