@@ -65,6 +65,7 @@
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
+#include "compat.h"
 #include "outbox.h"
 #include "pusher.h"
 #include "settings.h"
@@ -392,7 +393,7 @@ set_id_columns(Capture *cap, Relation rel)
 			return;
 		}
 	}
-	pk = RelationGetPrimaryKeyIndex(rel);
+	pk = compat_primary_key_index(rel);
 	if (OidIsValid(pk))
 	{
 		Relation	idx = index_open(pk, AccessShareLock);
