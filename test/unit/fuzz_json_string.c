@@ -29,10 +29,10 @@ scalar(void *state, char *token, JsonTokenType type)
 }
 
 static JsonParseErrorType
-parse(char *text, size_t len, bool escapes, JsonSemAction *sem)
+parse(char *text, size_t len, bool escapes, const JsonSemAction *sem)
 {
 	JsonLexContext *lex = compat_json_lexer(text, (int) len, escapes);
-	JsonParseErrorType rc = pg_parse_json(lex, sem);
+	JsonParseErrorType rc = pg_parse_json(lex, (JsonSemAction *) sem);	/* const from 18 */
 
 	compat_json_lexer_free(lex);
 	return rc;
