@@ -62,7 +62,9 @@ SELECT * FROM rtpush.parked_channels();
 
 -- secrets: hidden from everyone but superusers
 SET ROLE rtpush_nobody;
-SHOW rtpush.secret;
+-- (the SQLSTATE, not the message: PostgreSQL 16 reworded it)
+DO $$ BEGIN PERFORM current_setting('rtpush.secret'); RAISE WARNING 'rtpush.secret is readable';
+EXCEPTION WHEN insufficient_privilege THEN RAISE WARNING 'rtpush.secret: permission denied (%)', SQLSTATE; END $$;
 SELECT count(*) AS visible FROM pg_settings WHERE name IN ('rtpush.secret', 'rtpush.encryption_master_key');
 SHOW rtpush.key;
 RESET ROLE;

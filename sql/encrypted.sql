@@ -133,7 +133,9 @@ SELECT current_setting('rtpush.encryption_master_key') = 'bPg/Agebobq6ITL6M+c7Qr
 SELECT count(*) AS shown FROM pg_settings WHERE name = 'rtpush.encryption_master_key';
 CREATE ROLE enc_nobody;
 SET ROLE enc_nobody;
-SELECT current_setting('rtpush.encryption_master_key');
+-- (the SQLSTATE, not the message: PostgreSQL 16 reworded it)
+DO $$ BEGIN PERFORM current_setting('rtpush.encryption_master_key'); RAISE NOTICE 'the key is readable';
+EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'rtpush.encryption_master_key: permission denied (%)', SQLSTATE; END $$;
 RESET ROLE;
 DROP ROLE enc_nobody;
 

@@ -28,6 +28,7 @@
 #include "utils/syscache.h"
 
 #include "auth.h"
+#include "compat.h"
 #include "crypto.h"
 #include "pusher.h"
 #include "settings.h"
@@ -388,7 +389,7 @@ load_rules(void)
 	return rules;
 }
 
-static void deny(const char *user_id, const char *channel, const char *detail) pg_attribute_noreturn();
+pg_noreturn static void deny(const char *user_id, const char *channel, const char *detail);
 
 static void
 deny(const char *user_id, const char *channel, const char *detail)

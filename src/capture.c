@@ -71,6 +71,7 @@
 #include "utils/typcache.h"
 
 #include "capture.h"
+#include "compat.h"
 #include "outbox.h"
 #include "pusher.h"
 #include "settings.h"
@@ -333,7 +334,7 @@ set_id_columns(Capture *cap, Relation rel)
 			return;
 		}
 	}
-	pk = RelationGetPrimaryKeyIndex(rel);
+	pk = compat_primary_key_index(rel);
 	if (OidIsValid(pk))
 	{
 		Relation	idx = index_open(pk, AccessShareLock);

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "common/jsonapi.h"
+#include "compat.h"
 #include "crypto.h"
 #include "mb/pg_wchar.h"
 
@@ -176,19 +177,21 @@ typedef struct EnvelopeState
 	char	   *ciphertext;
 } EnvelopeState;
 
-static void
+static JsonCbResult
 env_nest_in(void *state)
 {
 	((EnvelopeState *) state)->depth++;
+	return JSON_CB_OK;
 }
 
-static void
+static JsonCbResult
 env_nest_out(void *state)
 {
 	((EnvelopeState *) state)->depth--;
+	return JSON_CB_OK;
 }
 
-static void
+static JsonCbResult
 env_field(void *state, char *fname, bool isnull)
 {
 	EnvelopeState *st = (EnvelopeState *) state;
@@ -203,9 +206,10 @@ env_field(void *state, char *fname, bool isnull)
 	}
 	if (fname)
 		pfree(fname);
+	return JSON_CB_OK;
 }
 
-static void
+static JsonCbResult
 env_scalar(void *state, char *token, JsonTokenType tokentype)
 {
 	EnvelopeState *st = (EnvelopeState *) state;
@@ -217,6 +221,7 @@ env_scalar(void *state, char *token, JsonTokenType tokentype)
 		*slot = token;
 	else if (token)
 		pfree(token);
+	return JSON_CB_OK;
 }
 
 bool
@@ -241,14 +246,14 @@ pusher_decrypt(StringInfo out,
 				return false;	/* the parser recurses */
 
 	copy = pnstrdup(json, len);
-	lex = makeJsonLexContextCstringLen(copy, (int) len, PG_UTF8, false);
+	lex = compat_json_lexer(copy, (int) len, false);
 	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
 	{
-		pfree(lex);
+		compat_json_lexer_free(lex);
 		pfree(copy);
 		return false;
 	}
-	pfree(lex);
+	compat_json_lexer_free(lex);
 
 	memset(&st, 0, sizeof(st));
 	memset(&sem, 0, sizeof(sem));
@@ -259,11 +264,9 @@ pusher_decrypt(StringInfo out,
 	sem.array_end = env_nest_out;
 	sem.object_field_start = env_field;
 	sem.scalar = env_scalar;
-	lex = makeJsonLexContextCstringLen(copy, (int) len, PG_UTF8, true);
+	lex = compat_json_lexer(copy, (int) len, true);
 	(void) pg_parse_json(lex, &sem);
-	pfree(lex->strval->data);
-	pfree(lex->strval);
-	pfree(lex);
+	compat_json_lexer_free(lex);
 
 	if (st.nonce != NULL && st.ciphertext != NULL)
 	{

@@ -18,6 +18,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "http.h"
 
 #define MAX_RESPONSE_BYTES 4096
@@ -398,7 +399,7 @@ http_wait(long timeout_ms, uint32 wait_event_info)
 	int			n;
 	bool		latch_set = false;
 
-	set = CreateWaitEventSet(CurrentMemoryContext, nsockets + 2);
+	set = compat_wait_event_set(nsockets + 2);
 	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	for (int i = 0; i < nsockets; i++)

@@ -22,6 +22,7 @@
 #include <openssl/hmac.h>
 
 #include "common/jsonapi.h"
+#include "compat.h"
 #include "mb/pg_wchar.h"
 #include "pusher.h"
 
@@ -417,19 +418,21 @@ typedef struct ClassifyState
 	long		code;
 } ClassifyState;
 
-static void
+static JsonCbResult
 classify_nest_in(void *state)
 {
 	((ClassifyState *) state)->depth++;
+	return JSON_CB_OK;
 }
 
-static void
+static JsonCbResult
 classify_nest_out(void *state)
 {
 	((ClassifyState *) state)->depth--;
+	return JSON_CB_OK;
 }
 
-static void
+static JsonCbResult
 classify_field_start(void *state, char *fname, bool isnull)
 {
 	ClassifyState *st = (ClassifyState *) state;
@@ -448,6 +451,7 @@ classify_field_start(void *state, char *fname, bool isnull)
 	}
 	if (fname)
 		pfree(fname);
+	return JSON_CB_OK;
 }
 
 /* parses an HTTP status code 100..599 from text; -1 if it is not one */
@@ -466,7 +470,7 @@ parse_status(const char *s)
 	return (n == 3 && v >= 100 && v <= 599) ? v : -1;
 }
 
-static void
+static JsonCbResult
 classify_scalar(void *state, char *token, JsonTokenType tokentype)
 {
 	ClassifyState *st = (ClassifyState *) state;
@@ -484,6 +488,7 @@ classify_scalar(void *state, char *token, JsonTokenType tokentype)
 	}
 	if (token)
 		pfree(token);
+	return JSON_CB_OK;
 }
 
 /*
@@ -595,9 +600,9 @@ classify_body(const char *body, size_t len, ClassifyState *st)
 	 * leaks the names it hands to callbacks when it stops at an error, so
 	 * the second, semantic pass only runs over text known to be valid.
 	 */
-	lex = makeJsonLexContextCstringLen(copy, (int) len, PG_UTF8, false);
+	lex = compat_json_lexer(copy, (int) len, false);
 	rc = pg_parse_json(lex, &nullSemAction);
-	pfree(lex);
+	compat_json_lexer_free(lex);
 	if (rc == JSON_SUCCESS)
 	{
 		memset(&sem, 0, sizeof(sem));
@@ -608,11 +613,9 @@ classify_body(const char *body, size_t len, ClassifyState *st)
 		sem.array_end = classify_nest_out;
 		sem.object_field_start = classify_field_start;
 		sem.scalar = classify_scalar;
-		lex = makeJsonLexContextCstringLen(copy, (int) len, PG_UTF8, true);
+		lex = compat_json_lexer(copy, (int) len, true);
 		rc = pg_parse_json(lex, &sem);
-		pfree(lex->strval->data);
-		pfree(lex->strval);
-		pfree(lex);
+		compat_json_lexer_free(lex);
 		if (rc != JSON_SUCCESS)
 			memset(st, 0, sizeof(*st));
 	}

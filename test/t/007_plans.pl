@@ -81,10 +81,10 @@ for my $k (sort keys %kind)
 	{
 		$n++;
 		# the keys given: the unnest of the parameter arrays
-		my ($keys) = $p =~ /Function Scan on .*?actual rows=(\d+) loops=1/;
+		my ($keys) = $p =~ /Function Scan on .*?actual rows=([\d.]+) loops=1/;    # 18: rows=100.00
 		my $read = 0;
 		$read += $1 * $2
-		  while $p =~ /Scan (?:using \S+ )?on outbox(?: \w+)?  .*?actual rows=(\d+) loops=(\d+)/g;
+		  while $p =~ /Scan (?:using \S+ )?on outbox(?: \w+)?  .*?actual rows=([\d.]+) loops=(\d+)/g;
 		$keys_total += $keys // 0;
 		$most = $keys if ($keys // 0) > $most;
 		$read_total += $read;

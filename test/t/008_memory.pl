@@ -79,8 +79,10 @@ sub contexts
 		select(undef, undef, undef, 0.1);
 	}
 	my ($total) = $text =~ /\[$pid\][^\n]*Grand total: (\d+) bytes/;
-	my ($top) = $text =~ /\[$pid\][^\n]*level: 0; TopMemoryContext: (\d+) total/;
-	my %level1 = $text =~ /\[$pid\][^\n]*level: 1; ([^:]+): (\d+) total/g;
+	# TopMemoryContext is level 0 before PostgreSQL 18, level 1 since
+	my ($lv, $top) = $text =~ /\[$pid\][^\n]*level: (\d+); TopMemoryContext: (\d+) total/;
+	my $below = ($lv // 0) + 1;
+	my %level1 = $text =~ /\[$pid\][^\n]*level: $below; ([^:]+): (\d+) total/g;
 	return { total => $total, top => $top, level1 => \%level1 };
 }
 

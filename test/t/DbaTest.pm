@@ -35,6 +35,11 @@ SELECT line FROM (
     FROM ext, generate_subscripts(ext.extconfig, 1) n
   UNION ALL
   SELECT 'member ' || pg_describe_object(classid, objid, objsubid) FROM m
+   -- a table's row type and its array come and go with the table; pg_upgrade
+   -- into PostgreSQL 17 records them as members of their own
+   WHERE NOT (classid = 'pg_type'::regclass AND EXISTS (SELECT 1 FROM pg_type t
+              WHERE t.oid = objid AND (t.typrelid <> 0 OR EXISTS (SELECT 1 FROM pg_type e
+                    WHERE e.typarray = t.oid AND e.typrelid <> 0))))
   UNION ALL
   SELECT format('function %s result %s owner %s acl %s comment %s def %s',
                 p.oid::regprocedure, pg_get_function_result(p.oid), pg_get_userbyid(p.proowner),

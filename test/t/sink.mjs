@@ -49,6 +49,7 @@ async function startTlsSink(o) {
 		cert: fs.readFileSync(o.tls[0]),
 		key: fs.readFileSync(o.tls[1]),
 	}, (req, res) => {
+		req.socket.rtpushRequests = (req.socket.rtpushRequests ?? 0) + 1;
 		const url = new URL(req.url, 'https://127.0.0.1');
 		const rec = { n: s.requests.length + 1, path: url.pathname };
 		s.requests.push(rec);
@@ -79,8 +80,17 @@ async function startTlsSink(o) {
 		sockets.add(sock);
 		sock.on('close', () => sockets.delete(sock));
 	});
+	// Handshakes the client refused: a failed handshake, or (TLS 1.3, where
+	// the server's side completes before the client checks the certificate;
+	// Node.js 24 reports it so) a connection closed without one request.
 	server.on('tlsClientError', () => {
 		s.tlsClientErrors = (s.tlsClientErrors ?? 0) + 1;
+	});
+	server.on('secureConnection', (tls) => {
+		tls.on('close', () => {
+			if (!tls.rtpushRequests)
+				s.tlsClientErrors = (s.tlsClientErrors ?? 0) + 1;
+		});
 	});
 	await new Promise((resolve, reject) => {
 		server.once('error', reject);

@@ -8,6 +8,7 @@
 #include "fuzz_common.h"
 
 #include "common/jsonapi.h"
+#include "compat.h"
 #include "mb/pg_wchar.h"
 
 typedef struct Got
@@ -16,7 +17,7 @@ typedef struct Got
 	char	   *value;
 } Got;
 
-static void
+static JsonCbResult
 scalar(void *state, char *token, JsonTokenType type)
 {
 	Got		   *g = state;
@@ -24,20 +25,16 @@ scalar(void *state, char *token, JsonTokenType type)
 	FUZZ_CHECK(type == JSON_TOKEN_STRING);
 	g->n++;
 	g->value = token;
+	return JSON_CB_OK;
 }
 
 static JsonParseErrorType
-parse(char *text, size_t len, bool escapes, JsonSemAction *sem)
+parse(char *text, size_t len, bool escapes, const JsonSemAction *sem)
 {
-	JsonLexContext *lex = makeJsonLexContextCstringLen(text, (int) len, PG_UTF8, escapes);
-	JsonParseErrorType rc = pg_parse_json(lex, sem);
+	JsonLexContext *lex = compat_json_lexer(text, (int) len, escapes);
+	JsonParseErrorType rc = pg_parse_json(lex, (JsonSemAction *) sem);	/* const from 18 */
 
-	if (lex->strval)
-	{
-		pfree(lex->strval->data);
-		pfree(lex->strval);
-	}
-	pfree(lex);
+	compat_json_lexer_free(lex);
 	return rc;
 }
 

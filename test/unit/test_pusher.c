@@ -10,6 +10,7 @@
 #include "postgres_fe.h"
 
 #include "common/jsonapi.h"
+#include "compat.h"
 #include "mb/pg_wchar.h"
 #include "pusher.h"
 #include "tap.h"
@@ -402,28 +403,31 @@ typedef struct Collected
 	StringInfoData fields;		/* "name," for every top-level field */
 } Collected;
 
-static void
+static JsonCbResult
 col_scalar(void *state, char *token, JsonTokenType type)
 {
 	Collected  *c = state;
 
 	if (c->nscalars++ == 0 && type == JSON_TOKEN_STRING)
 		appendStringInfoString(&c->value, token);
+	return JSON_CB_OK;
 }
 
-static void
+static JsonCbResult
 col_in(void *state)
 {
 	((Collected *) state)->depth++;
+	return JSON_CB_OK;
 }
 
-static void
+static JsonCbResult
 col_out(void *state)
 {
 	((Collected *) state)->depth--;
+	return JSON_CB_OK;
 }
 
-static void
+static JsonCbResult
 col_field(void *state, char *fname, bool isnull)
 {
 	Collected  *c = state;
@@ -433,6 +437,7 @@ col_field(void *state, char *fname, bool isnull)
 		c->top_fields++;
 		appendStringInfo(&c->fields, "%s,", fname);
 	}
+	return JSON_CB_OK;
 }
 
 /* parses JSON text with PostgreSQL's parser; returns the parse result */
@@ -440,7 +445,7 @@ static JsonParseErrorType
 parse(const char *text, Collected *c)
 {
 	JsonSemAction sem = {0};
-	JsonLexContext *lex = makeJsonLexContextCstringLen(pstrdup(text), strlen(text), PG_UTF8, true);
+	JsonLexContext *lex = compat_json_lexer(pstrdup(text), strlen(text), true);
 
 	memset(c, 0, sizeof(*c));
 	initStringInfo(&c->value);
