@@ -44,9 +44,10 @@ $old->stop;
 
 my $new = PostgreSQL::Test::Cluster->new('new', install_path => dirname($newbin));
 # initdb enables data checksums from PostgreSQL 18 on; pg_upgrade needs the
-# old cluster's setting (off, as PostgreSQL 15's initdb leaves it)
+# old cluster's setting: off when the old initdb is older than 18
+my ($oldmajor) = `$oldbin/pg_config --version` =~ /PostgreSQL (\d+)/;
 my ($newmajor) = `$newbin/pg_config --version` =~ /PostgreSQL (\d+)/;
-$new->init(extra => [ ($newmajor // 0) >= 18 ? ('--no-data-checksums') : () ]);
+$new->init(extra => [ ($newmajor // 0) >= 18 && ($oldmajor // 0) < 18 ? ('--no-data-checksums') : () ]);
 $new->append_conf('postgresql.conf', "shared_preload_libraries = 'rtpush'\nrtpush.database_name = 'app'\n"
 	  . "rtpush.poll_interval = 200\nrtpush.retry_base = 100\n");
 
