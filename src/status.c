@@ -37,17 +37,6 @@
 /* Latency buckets: bucket b covers [LAT_BASE^b, LAT_BASE^(b+1)) microseconds. */
 #define LAT_BASE 1.1
 
-typedef enum Counter
-{
-	COUNT_DELIVERED,
-	COUNT_RETRIED,
-	COUNT_FAILED,				/* failed attempts */
-	COUNT_DEAD,
-	COUNT_REQUESTS,
-	COUNT_WAKEUPS,
-	NCOUNTERS
-} Counter;
-
 typedef struct RtpushShared
 {
 	slock_t		mutex;			/* protects the fields up to the counters */
@@ -315,32 +304,11 @@ rtpush_status_delivered(int nevents, double latency_us_each[])
 	SpinLockRelease(&shared->mutex);
 }
 
-/* an HTTP request started */
 void
-rtpush_status_count_request(void)
+rtpush_status_count(StatusCounter c)
 {
-	pg_atomic_fetch_add_u64(&shared->count[COUNT_REQUESTS], 1);
-}
-
-/* an event's attempt failed and it will be tried again */
-void
-rtpush_status_count_retry(void)
-{
-	pg_atomic_fetch_add_u64(&shared->count[COUNT_RETRIED], 1);
-}
-
-/* a request failed */
-void
-rtpush_status_count_failure(void)
-{
-	pg_atomic_fetch_add_u64(&shared->count[COUNT_FAILED], 1);
-}
-
-/* an event was dead-lettered */
-void
-rtpush_status_count_dead(void)
-{
-	pg_atomic_fetch_add_u64(&shared->count[COUNT_DEAD], 1);
+	Assert(c >= 0 && c < NCOUNTERS);
+	pg_atomic_fetch_add_u64(&shared->count[c], 1);
 }
 
 void
@@ -415,7 +383,7 @@ latency_quantile(uint64 *hist, uint64 total, double q, bool *isnull)
 }
 
 static Datum
-counter(Counter c)
+counter(StatusCounter c)
 {
 	return Int64GetDatum(pg_atomic_read_u64(&shared->count[c]));
 }

@@ -15,6 +15,18 @@
 
 #define RTPUSH_CHANNEL_NAME_SIZE 165	/* a Pusher channel name and its NUL */
 
+/* rtpush.status's counters */
+typedef enum StatusCounter
+{
+	COUNT_REQUESTS,				/* HTTP requests started */
+	COUNT_RETRIED,				/* events' failed attempts, to be tried again */
+	COUNT_FAILED,				/* requests failed */
+	COUNT_DEAD,					/* events dead-lettered */
+	COUNT_DELIVERED,			/* events delivered (rtpush_status_delivered) */
+	COUNT_WAKEUPS,				/* commits that woke the worker */
+	NCOUNTERS
+} StatusCounter;
+
 extern void rtpush_status_init(void);	/* from _PG_init */
 extern bool rtpush_status_available(void); /* preloaded: shared memory there */
 
@@ -45,10 +57,7 @@ extern void rtpush_status_connectable(void);
 extern void rtpush_status_set_state(WorkerState state, const char *note);
 extern void rtpush_status_error(const char *msg);
 extern void rtpush_status_delivered(int nevents, double latency_us_each[]);
-extern void rtpush_status_count_request(void);
-extern void rtpush_status_count_retry(void);
-extern void rtpush_status_count_failure(void);
-extern void rtpush_status_count_dead(void);
+extern void rtpush_status_count(StatusCounter c); /* adds one */
 extern void rtpush_status_counts(int in_flight, int held, int parked);
 extern void rtpush_status_parked(const char *channel);	/* a channel parked */
 extern void rtpush_status_unparked(void);	/* none parked any more */
