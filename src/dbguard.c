@@ -54,12 +54,8 @@ set_dropped(bool dropped)
 	Latch	   *latch;
 	pid_t		pid;
 
-	SpinLockAcquire(&rtpush_shared->mutex);
-	rtpush_shared->db_dropped = dropped;
-	latch = rtpush_shared->worker_latch;
-	pid = rtpush_shared->worker_pid;
-	SpinLockRelease(&rtpush_shared->mutex);
-	if (dropped && pid != 0 && rtpush_shared->worker_connected)
+	rtpush_status_set_db_dropped(dropped, &pid, &latch);
+	if (dropped && pid != 0)
 		kill(pid, SIGTERM);
 	else if (latch)
 		SetLatch(latch);
@@ -69,7 +65,7 @@ set_dropped(bool dropped)
 static void
 wait_worker_gone(void)
 {
-	for (int i = 0; i < 50 && rtpush_shared->worker_connected; i++)
+	for (int i = 0; i < 50 && rtpush_status_worker_is_connected(); i++)
 	{
 		(void) WaitLatch(MyLatch, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100,
 						 PG_WAIT_EXTENSION);
@@ -100,7 +96,7 @@ dbguard_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 	bool		creates_tmp;
 	const char *db = names_our_database(pstmt->utilityStmt, &creates_tmp);
 	volatile bool creates = creates_tmp;
-	volatile bool ours = rtpush_shared && db && strcmp(db, rtpush_database_name) == 0 &&
+	volatile bool ours = rtpush_status_available() && db && strcmp(db, rtpush_database_name) == 0 &&
 		!IsTransactionBlock();	/* there, DROP DATABASE fails anyway */
 
 	if (ours && !creates)
@@ -167,14 +163,14 @@ rtpush_dbguard_wait(volatile sig_atomic_t *stop)
 {
 	bool		announced = false;
 
-	while (rtpush_shared->db_dropped && !*stop)
+	while (rtpush_status_db_dropped() && !*stop)
 	{
 		if (!announced)
 			ereport(LOG,
 					(errmsg("rtpush delivery worker waiting for database \"%s\" to exist",
 							rtpush_database_name)));
 		announced = true;
-		rtpush_status_set_state("waiting for the database to exist");
+		rtpush_status_set_state(WORKER_WAITING_FOR_DATABASE, NULL);
 		wait_a_poll();
 	}
 }
@@ -240,7 +236,7 @@ rtpush_dbguard_wait_connectable(volatile sig_atomic_t *stop)
 	bool		exists;
 
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-	rtpush_status_set_state("waiting for the database to exist (rtpush.database_name)");
+	rtpush_status_set_state(WORKER_WAITING_FOR_DATABASE, NULL);
 	while (!*stop)
 	{
 		TimestampTz now;
@@ -250,9 +246,7 @@ rtpush_dbguard_wait_connectable(volatile sig_atomic_t *stop)
 			ereport(LOG,
 					(errmsg("rtpush delivery worker: database \"%s\" is there, connecting",
 							rtpush_database_name)));
-			SpinLockAcquire(&rtpush_shared->mutex);
-			rtpush_shared->connect_failed = false;
-			SpinLockRelease(&rtpush_shared->mutex);
+			rtpush_status_connectable();
 			proc_exit(1);
 		}
 		now = GetCurrentTimestamp();

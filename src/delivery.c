@@ -666,7 +666,7 @@ start(Request *req)
 	opts.ca_file = rtpush_ca_file;
 	opts.max_connections = rtpush_max_in_flight;
 	http_post(url.data, body.data, body.len, &opts, request_done, req);
-	pg_atomic_fetch_add_u64(&rtpush_shared->requests, 1);
+	rtpush_status_count(COUNT_REQUESTS);
 	pfree(body.data);
 	pfree(url.data);
 }
@@ -877,7 +877,7 @@ static void
 dead(Held *h, int status, const char *response, const char *reason)
 {
 	add_outcome(true, h->ev, status, response, reason);
-	pg_atomic_fetch_add_u64(&rtpush_shared->dead, 1);
+	rtpush_status_count(COUNT_DEAD);
 	forget(h);
 }
 
@@ -914,7 +914,7 @@ retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
 		}
 		ev->not_before = TimestampTzPlusMilliseconds(now, backoff_ms(ev->attempts, r->retry_after));
 		add_outcome(false, ev, (int) r->status, NULL, why);
-		pg_atomic_fetch_add_u64(&rtpush_shared->retried, 1);
+		rtpush_status_count(COUNT_RETRIED);
 	}
 	for (int i = 0; i < nfailed; i++)
 		if (failed[i]->failing && !failed[i]->parked && failed[i]->refs > PARK_AT)
@@ -998,7 +998,7 @@ request_done(void *arg, const HttpResult *r)
 	{
 		describe(why, sizeof(why), r, status);
 		rtpush_status_error(why);
-		pg_atomic_fetch_add_u64(&rtpush_shared->failed, 1);
+		rtpush_status_count(COUNT_FAILED);
 	}
 	pause_or_resume(outcome, r, now);
 	if (outcome == PUSHER_DELIVERED)

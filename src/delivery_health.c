@@ -76,22 +76,22 @@ what_to_check(long status, bool unreachable)
 	}
 }
 
-/* the short form of the state's setting list */
+/* the note of the worker's misconfigured state: the status, the settings to check */
 static const char *
 state_for(long status)
 {
 	switch (status)
 	{
 		case 401:
-			return "paused: misconfigured (HTTP 401: check rtpush.key, rtpush.secret)";
+			return "HTTP 401: check rtpush.key, rtpush.secret";
 		case 403:
-			return "paused: misconfigured (HTTP 403: check rtpush.key, the app on the server)";
+			return "HTTP 403: check rtpush.key, the app on the server";
 		case 404:
-			return "paused: misconfigured (HTTP 404: check rtpush.app_id, rtpush.host, rtpush.port)";
+			return "HTTP 404: check rtpush.app_id, rtpush.host, rtpush.port";
 		case 405:
-			return "paused: misconfigured (HTTP 405: check rtpush.host, rtpush.port, rtpush.scheme)";
+			return "HTTP 405: check rtpush.host, rtpush.port, rtpush.scheme";
 		default:
-			return "paused: misconfigured (HTTP 407: check the proxy credentials)";
+			return "HTTP 407: check the proxy credentials";
 	}
 }
 

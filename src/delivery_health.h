@@ -31,7 +31,10 @@ extern long health_next_probe_ms(void);
 /* the settings were reloaded: send again at once */
 extern void health_settings_changed(void);
 
-/* the worker state while misconfigured ("paused: misconfigured (...)"), else NULL */
+/*
+ * while misconfigured, the note of the worker's state (WORKER_MISCONFIGURED):
+ * "HTTP 401: check rtpush.key, rtpush.secret"; else NULL
+ */
 extern const char *health_state(void);
 
 /* logs the periodic summary while delivery keeps failing; queued: events held */

@@ -1,63 +1,63 @@
 /*-------------------------------------------------------------------------
  * status.h
- *	  rtpush's shared memory: the worker's identity and latch, delivery
- *	  counters, the latency histogram, and the commit-time wakeup.
+ *	  rtpush's shared memory, behind one function per transition and
+ *	  counter: the worker's identity, latch and state, the DROP DATABASE
+ *	  guard's flags, delivery counters, the latency histogram, the parked
+ *	  channels; the commit-time wakeup; rtpush.worker_status().
  *-------------------------------------------------------------------------
  */
 #ifndef RTPUSH_STATUS_H
 #define RTPUSH_STATUS_H
 
-#include "port/atomics.h"
 #include "storage/latch.h"
-#include "storage/spin.h"
-#include "utils/timestamp.h"
 
-#define RTPUSH_LATENCY_BUCKETS 200
-/* parked channels listed by rtpush.parked_channels(): the first ones parked */
-#define RTPUSH_PARKED_LISTED 16
+#include "worker_state.h"
+
 #define RTPUSH_CHANNEL_NAME_SIZE 165	/* a Pusher channel name and its NUL */
 
-typedef struct RtpushShared
+/* rtpush.status's counters */
+typedef enum StatusCounter
 {
-	slock_t		mutex;			/* protects the non-atomic fields */
-	pid_t		worker_pid;
-	Latch	   *worker_latch;
-	char		state[128];
-	bool		worker_connected;	/* connected to its database */
-	Oid			worker_dboid;	/* that database */
-	bool		db_dropped;		/* DROP DATABASE of it seen */
-	bool		connect_failed; /* the last worker could not connect to it */
-	TimestampTz started_at;
-	TimestampTz last_error_at;
-	TimestampTz last_success_at;
-	char		last_error[256];
-	int			in_flight;		/* requests in flight */
-	int			held;			/* events held in the worker's memory */
-	int			parked;			/* channels whose later events wait in the outbox */
-	int			nlisted;		/* of them named below */
-	char		parked_name[RTPUSH_PARKED_LISTED][RTPUSH_CHANNEL_NAME_SIZE];
-	TimestampTz parked_since[RTPUSH_PARKED_LISTED];
-	pg_atomic_uint64 delivered;
-	pg_atomic_uint64 retried;
-	pg_atomic_uint64 failed;	/* failed attempts */
-	pg_atomic_uint64 dead;
-	pg_atomic_uint64 requests;
-	pg_atomic_uint64 wakeups;
-	/* commit-to-2xx latency histogram, log-scaled microsecond buckets */
-	pg_atomic_uint64 latency[RTPUSH_LATENCY_BUCKETS];
-} RtpushShared;
-
-extern RtpushShared *rtpush_shared;
+	COUNT_REQUESTS,				/* HTTP requests started */
+	COUNT_RETRIED,				/* events' failed attempts, to be tried again */
+	COUNT_FAILED,				/* requests failed */
+	COUNT_DEAD,					/* events dead-lettered */
+	COUNT_DELIVERED,			/* events delivered (rtpush_status_delivered) */
+	COUNT_WAKEUPS,				/* commits that woke the worker */
+	NCOUNTERS
+} StatusCounter;
 
 extern void rtpush_status_init(void);	/* from _PG_init */
+extern bool rtpush_status_available(void); /* preloaded: shared memory there */
 
 /* capture side: the current transaction queued events; wake the worker at commit */
 extern void rtpush_note_queued(void);
 
-/* worker side */
-extern void rtpush_status_set_state(const char *state);
+/* the worker's life (worker.c) */
+extern void rtpush_status_worker_started(void);
+extern void rtpush_status_worker_connected(void);
+/* at exit; connecting: while connecting to its database (then it failed) */
+extern void rtpush_status_worker_exited(bool connecting);
+/* did the last worker fail to connect to its database? */
+extern bool rtpush_status_connect_failed(void);
+
+/* the DROP DATABASE guard (dbguard.c) */
+extern bool rtpush_status_worker_is_connected(void);
+extern bool rtpush_status_db_dropped(void);
+/*
+ * Records whether the worker's database is being dropped; *connected_pid:
+ * the worker to stop, if connected, else 0; *latch: its latch, or NULL.
+ */
+extern void rtpush_status_set_db_dropped(bool dropped, pid_t *connected_pid,
+										 Latch **latch);
+/* the database accepts connections again */
+extern void rtpush_status_connectable(void);
+
+/* worker side: state (note: see worker_state_text), errors and counters */
+extern void rtpush_status_set_state(WorkerState state, const char *note);
 extern void rtpush_status_error(const char *msg);
 extern void rtpush_status_delivered(int nevents, double latency_us_each[]);
+extern void rtpush_status_count(StatusCounter c); /* adds one */
 extern void rtpush_status_counts(int in_flight, int held, int parked);
 extern void rtpush_status_parked(const char *channel);	/* a channel parked */
 extern void rtpush_status_unparked(void);	/* none parked any more */

@@ -54,7 +54,7 @@ static bool fetch_more = true;
 static TimestampTz first_outcome_at = 0;
 static bool wake_pending = true;
 static bool recheck_extension = true;	/* look it up in the next transaction */
-static const char *reported_state = NULL;
+static const char *reported_state = NULL; /* its name; NULL: report again */
 static bool connecting = false;	/* in BackgroundWorkerInitializeConnection */
 static TimestampTz error_until = 0; /* no transaction before, after an error */
 
@@ -100,26 +100,13 @@ static void
 worker_exit(int code, Datum arg)
 {
 	http_cleanup();
-	SpinLockAcquire(&rtpush_shared->mutex);
-	if (connecting && !rtpush_shared->worker_connected)
-		rtpush_shared->connect_failed = true;	/* the next worker waits for it */
-	rtpush_shared->worker_pid = 0;
-	rtpush_shared->worker_latch = NULL;
-	rtpush_shared->worker_connected = false;
-	rtpush_shared->worker_dboid = InvalidOid;
-	strlcpy(rtpush_shared->state, "stopped", sizeof(rtpush_shared->state));
-	rtpush_shared->in_flight = 0;
-	SpinLockRelease(&rtpush_shared->mutex);
+	rtpush_status_worker_exited(connecting);
 }
 
 static void
 announce(void)
 {
-	SpinLockAcquire(&rtpush_shared->mutex);
-	rtpush_shared->worker_pid = MyProcPid;
-	rtpush_shared->worker_latch = MyLatch;
-	rtpush_shared->started_at = GetCurrentTimestamp();
-	SpinLockRelease(&rtpush_shared->mutex);
+	rtpush_status_worker_started();
 	on_shmem_exit(worker_exit, (Datum) 0);
 }
 
@@ -324,35 +311,40 @@ run_transaction(bool fetch)
 
 /* ---- the loop ---- */
 
-static const char *
-state_name(void)
+/* the state now (the states: worker_state.h); *note: what to check, or NULL */
+static WorkerState
+current_state(const char **note)
 {
+	*note = NULL;
 	if (!OidIsValid(extension_oid))
-		return "waiting for CREATE EXTENSION rtpush";
+		return WORKER_WAITING_FOR_EXTENSION;
 	if (!(rtpush_app_id[0] && rtpush_key[0] && rtpush_secret[0]))
-		return "not configured (rtpush.app_id, rtpush.key, rtpush.secret)";
-	if (health_state() != NULL)
-		return health_state();
+		return WORKER_NOT_CONFIGURED;
+	if ((*note = health_state()) != NULL)
+		return WORKER_MISCONFIGURED;
 	if (http_active() > 0)
-		return "delivering";
+		return WORKER_DELIVERING;
 	if (delivery_paused())
-		return "endpoint unreachable or rate-limiting: paused";
+		return WORKER_PAUSED;
 	if (delivery_held() > 0)
-		return "waiting to retry";
-	return "idle";
+		return WORKER_WAITING_TO_RETRY;
+	return WORKER_IDLE;
 }
 
 /* rtpush.status and pg_stat_activity (as the query text) show the state */
 static void
 report_state(void)
 {
-	const char *state = state_name();
+	const char *note;
+	WorkerState state = current_state(&note);
+	char		text[WORKER_STATE_TEXT_SIZE];
 
-	if (state == reported_state)
+	if (worker_state_name(state) == reported_state)
 		return;
-	rtpush_status_set_state(state);
-	pgstat_report_activity(http_active() > 0 ? STATE_RUNNING : STATE_IDLE, state);
-	reported_state = state;
+	rtpush_status_set_state(state, note);
+	worker_state_text(state, note, text, sizeof(text));
+	pgstat_report_activity(http_active() > 0 ? STATE_RUNNING : STATE_IDLE, text);
+	reported_state = worker_state_name(state);
 }
 
 static long
@@ -514,9 +506,9 @@ static void
 drain_on_exit(MemoryContext turn)
 {
 	TimestampTz stop_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													  rtpush_shared->db_dropped ? 500 : 2000);
+													  rtpush_status_db_dropped() ? 500 : 2000);
 
-	rtpush_status_set_state("stopping");
+	rtpush_status_set_state(WORKER_STOPPING, NULL);
 	while (http_active() > 0 && GetCurrentTimestamp() < stop_at)
 	{
 		MemoryContextReset(turn);
@@ -537,17 +529,13 @@ rtpush_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	announce();
 	rtpush_dbguard_wait(&got_sigterm);
-	if (!got_sigterm && rtpush_shared->connect_failed)
+	if (!got_sigterm && rtpush_status_connect_failed())
 		rtpush_dbguard_wait_connectable(&got_sigterm);
 	if (got_sigterm)
 		proc_exit(1);
 	connecting = true;
 	BackgroundWorkerInitializeConnection(rtpush_database_name, NULL, 0);
-	SpinLockAcquire(&rtpush_shared->mutex);
-	rtpush_shared->connect_failed = false;
-	rtpush_shared->worker_connected = true;
-	rtpush_shared->worker_dboid = MyDatabaseId;
-	SpinLockRelease(&rtpush_shared->mutex);
+	rtpush_status_worker_connected();
 	pgstat_report_appname("rtpush delivery worker");
 	outbox_plan_settings();
 	http_init();

@@ -289,7 +289,7 @@ describe('delivery to soketi with a pusher-js subscriber', () => {
 			await send(db, [ch], 'evt', { t: tag, n: 1 });
 			paused = await until('the worker paused as misconfigured', async () => {
 				const s = await statusRow(db);
-				return /^paused: misconfigured \(HTTP 401: check rtpush\.key, rtpush\.secret\)$/.test(s.state) ? s : null;
+				return /^misconfigured \(HTTP 401: check rtpush\.key, rtpush\.secret\)$/.test(s.state) ? s : null;
 			}, { timeoutMs: WAIT, intervalMs: 200 });
 			await sleep(1500);
 			assert.deepEqual(await deadLetters(db, tag), [], 'a configuration error dead-lettered the event');

@@ -22,7 +22,7 @@ is($node->safe_psql('postgres',
 		"SELECT datname || '|' || application_name FROM pg_stat_activity WHERE pid = $pid"),
 	'app|rtpush delivery worker', 'worker is connected to rtpush.database_name and names itself');
 ok($node->poll_query_until('app', q{SELECT state FROM rtpush.status},
-	'not configured (rtpush.app_id, rtpush.key, rtpush.secret)'),
+	'not_configured (rtpush.app_id, rtpush.key, rtpush.secret)'),
 	'state names the missing settings');
 is($node->safe_psql('app', 'SELECT pid FROM rtpush.status'), $pid, 'rtpush.status shows the worker pid');
 

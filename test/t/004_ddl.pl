@@ -98,6 +98,12 @@ ok($node->poll_query_until('postgres',
 		q{SELECT count(*) = 0 FROM pg_stat_activity
 		  WHERE backend_type = 'rtpush delivery worker' AND datname IS NOT NULL}),
 	'worker disconnected while its database is gone');
+# rtpush in postgres too, for its status (its events stay there)
+$node->safe_psql('postgres', 'SET client_min_messages = error; CREATE EXTENSION rtpush');
+ok($node->poll_query_until('postgres', 'SELECT state FROM rtpush.worker_status()',
+		'waiting_for_database (rtpush.database_name)'),
+	'the state says the worker waits for its database')
+  or diag($node->safe_psql('postgres', 'SELECT state FROM rtpush.worker_status()'));
 sleep 3;
 my $waiting = $node->safe_psql('postgres',
 	q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'rtpush delivery worker'});

@@ -66,12 +66,12 @@ for my $case (
 	my $from = -s $node->logfile;
 	reload("ALTER SYSTEM SET $bad");
 	$node->safe_psql('app', "INSERT INTO ticks (seq, ch) SELECT g, g % 3 FROM generate_series($first, $first + 29) g");
-	ok(wait_state("paused: misconfigured (HTTP $code: check %$setting%"),
+	ok(wait_state("misconfigured (HTTP $code: check %$setting%)"),
 		"$name: the state names $setting")
 	  or diag(explain(status_row($node)));
 	sleep 4;    # probes go on meanwhile (retry_max 2 s)
 	my $st = status_row($node);
-	like($st->{state}, qr/^paused: misconfigured \(HTTP $code/, "$name: still paused after 4 s ($st->{state})");
+	like($st->{state}, qr/^misconfigured \(HTTP $code: /, "$name: still paused after 4 s ($st->{state})");
 	is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.dead_letter'), '0',
 		"$name: nothing dead-lettered");
 	is($node->safe_psql('app', "SELECT count(*) || '/' || coalesce(max(attempts), 0) FROM rtpush.outbox"),
@@ -175,8 +175,8 @@ ok($warn >= 1 && $warn <= 4, "missing database: a periodic WARNING ($warn in 5 s
 like($log, qr/to exist\n[^\n]*DETAIL:  [^\n]*\n[^\n]*HINT:  Set rtpush\.database_name/,
 	'missing database: the hint names rtpush.database_name');
 $late->safe_psql('postgres', 'CREATE EXTENSION rtpush');
-like($late->safe_psql('postgres', 'SELECT state FROM rtpush.worker_status()'),
-	qr/waiting for the database/, 'missing database: the state says so');
+is($late->safe_psql('postgres', 'SELECT state FROM rtpush.worker_status()'),
+	'waiting_for_database (rtpush.database_name)', 'missing database: the state says so');
 $late->safe_psql('postgres', 'CREATE DATABASE later');
 $late->safe_psql('later', 'CREATE EXTENSION rtpush;' . tick_sql()
 	  . 'INSERT INTO ticks (seq, ch) SELECT g, g % 3 FROM generate_series(500, 519) g');
