@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  * outbox.c
- *	  The write side of the outbox: event checks and the only code that
+ *	  The write side of the outbox: the encryption key check and the only code that
  *	  inserts into rtpush.outbox (the worker's read side is outbox_drain.c).
  *
  * Rows are formed here and inserted directly through the table AM (heap)
@@ -78,88 +78,6 @@ static const char *const col_names[NCOLS] = {
 
 /* ---- checks ---- */
 
-void
-rtpush_check_event(const char *event)
-{
-	const char *why;
-
-	if (event == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("event name must not be null"),
-				 errhint("Pass an event name such as \"message-sent\".")));
-	if (!pusher_valid_event(event, strlen(event), &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid event name"),
-				 errdetail("Event name \"%s\" %s.", event, why),
-				 errhint("Use a non-empty name of at most %d characters.",
-						 PUSHER_MAX_EVENT_LEN)));
-}
-
-void
-rtpush_check_channel(const char *channel, const char *template,
-					 const char *column)
-{
-	const char *why;
-
-	if (pusher_valid_channel(channel, strlen(channel), &why))
-		return;
-	if (column)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid channel name from template \"%s\"", template),
-				 errdetail("Channel \"%s\", made with %s, %s.",
-						   channel, column, why),
-				 errhint("Channel names are at most %d characters of A-Z a-z 0-9 _ - = @ , . ; and do not start with \"#\"; make the column's values fit, or use another column.",
-						 PUSHER_MAX_CHANNEL_LEN)));
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid channel name"),
-			 errdetail("Channel \"%s\" %s.", channel, why),
-			 errhint("Channel names are at most %d characters of A-Z a-z 0-9 _ - = @ , . ; and do not start with \"#\".",
-					 PUSHER_MAX_CHANNEL_LEN)));
-}
-
-void
-rtpush_check_channel_count(int n)
-{
-	if (n < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an event needs at least one channel"),
-				 errhint("Pass one or more channel names.")));
-	if (n > PUSHER_MAX_CHANNELS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many channels for one event"),
-				 errdetail("The event has %d channels; Pusher accepts at most %d.",
-						   n, PUSHER_MAX_CHANNELS),
-				 errhint("Send several events, or use fewer channels.")));
-}
-
-const char *
-rtpush_writer_socket_id(const char *given)
-{
-	const char *sid = given;
-	const char *why;
-
-	if (sid == NULL)
-	{
-		if (rtpush_socket_id == NULL || rtpush_socket_id[0] == '\0')
-			return NULL;
-		sid = rtpush_socket_id;
-	}
-	if (!pusher_valid_socket_id(sid, strlen(sid), &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid socket id"),
-				 errdetail("Socket id \"%s\"%s %s.", sid,
-						   given ? "" : " (from rtpush.socket_id)", why),
-				 errhint("A socket id is two numbers joined by a dot, such as \"123.456\", as pusher-js reports in connection.socket_id.")));
-	return sid;
-}
-
 /*
  * An encrypted channel needs a usable master key now: the worker must never
  * find an event it cannot encrypt (and never sends one in plaintext).
@@ -170,13 +88,17 @@ check_master_key(const char *channel)
 	unsigned char key[PUSHER_MASTER_KEY_BYTES];
 	const char *why;
 	bool		ok = pusher_master_key_decode(rtpush_encryption_master_key, key, &why);
+	bool		unset = rtpush_encryption_master_key == NULL ||
+		rtpush_encryption_master_key[0] == '\0';
 
 	explicit_bzero(key, sizeof(key));
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot queue an event on encrypted channel \"%s\"", channel),
-				 errdetail("rtpush.encryption_master_key %s.", why),
+				 unset ?
+				 errdetail("rtpush.encryption_master_key is not set.") :
+				 errdetail("rtpush.encryption_master_key is not the base64 encoding of 32 bytes."),
 				 errhint("Set rtpush.encryption_master_key to the base64 of 32 random bytes (openssl rand -base64 32) and reload the configuration.")));
 }
 
@@ -225,7 +147,7 @@ static int64 id_next = 1;
 static int64 id_last = 0;
 
 static void
-outbox_forget(Datum arg, Oid relid)
+outbox_relcache_changed(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == outbox.relid || relid == outbox.seqid)
 	{
@@ -244,7 +166,7 @@ outbox_lookup(void)
 
 	if (!callback_registered)
 	{
-		CacheRegisterRelcacheCallback(outbox_forget, (Datum) 0);
+		CacheRegisterRelcacheCallback(outbox_relcache_changed, (Datum) 0);
 		callback_registered = true;
 	}
 	outbox.relid = outbox.seqid = InvalidOid;
