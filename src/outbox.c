@@ -6,7 +6,7 @@
  * Rows are formed here and inserted directly through the table AM (heap)
  * and the index AM: no SPI, no planner, no executor.  The column defaults of 00_schema.sql are computed
  * here: id from this backend's block of rtpush.outbox_id_seq (see
- * id_next below), xid = the top-level transaction id, queued_at = clock
+ * outbox.id_next below), xid = the top-level transaction id, queued_at = clock
  * time.  The primary key is enforced by inserting into
  * every ready index with UNIQUE_CHECK_YES for unique ones.
  *
@@ -128,23 +128,23 @@ static struct
 	TupleTableSlot *slot;		/* over a copy of the outbox's descriptor */
 	int			nindexes;
 	OutboxIndex *indexes;		/* the indexes ready for inserts */
-}			outbox;
+	uint64		inval_count;	/* invalidations seen, to detect one during a rebuild */
+	bool		callback_registered;
 
-static uint64 outbox_inval_count = 0;
-static bool callback_registered = false;
-
-/*
- * This backend's block of event ids, [id_next, id_last].  rtpush.outbox_id_seq
- * counts in steps of its INCREMENT (64 as installed).  A nextval() that
- * returns v went from v - INCREMENT to v, so no caller ever gets the values
- * between: this backend takes (v - INCREMENT, v] and hands them out one by
- * one, v last.  Rows written by hand with the column default get v and waste
- * the rest.  Ids are unique (as long as nobody moves the sequence back with
- * setval or RESTART), increase within a backend, so within a transaction,
- * and are neither dense nor in commit order.
- */
-static int64 id_next = 1;
-static int64 id_last = 0;
+	/*
+	 * This backend's block of event ids, [id_next, id_last].
+	 * rtpush.outbox_id_seq counts in steps of its INCREMENT (64 as
+	 * installed).  A nextval() that returns v went from v - INCREMENT to v,
+	 * so no caller ever gets the values between: this backend takes (v -
+	 * INCREMENT, v] and hands them out one by one, v last.  Rows written by
+	 * hand with the column default get v and waste the rest.  Ids are unique
+	 * (as long as nobody moves the sequence back with setval or RESTART),
+	 * increase within a backend, so within a transaction, and are neither
+	 * dense nor in commit order.
+	 */
+	int64		id_next;
+	int64		id_last;
+}			outbox = {.id_next = 1, .id_last = 0};
 
 static void
 outbox_relcache_changed(Datum arg, Oid relid)
@@ -152,10 +152,10 @@ outbox_relcache_changed(Datum arg, Oid relid)
 	if (relid == InvalidOid || relid == outbox.relid || relid == outbox.seqid)
 	{
 		outbox.valid = false;
-		outbox_inval_count++;
+		outbox.inval_count++;
 		/* ALTER SEQUENCE ... RESTART wants new ids from now on */
-		id_next = 1;
-		id_last = 0;
+		outbox.id_next = 1;
+		outbox.id_last = 0;
 	}
 }
 
@@ -164,10 +164,10 @@ outbox_lookup(void)
 {
 	Oid			nsp = get_namespace_oid("rtpush", true);
 
-	if (!callback_registered)
+	if (!outbox.callback_registered)
 	{
 		CacheRegisterRelcacheCallback(outbox_relcache_changed, (Datum) 0);
-		callback_registered = true;
+		outbox.callback_registered = true;
 	}
 	outbox.relid = outbox.seqid = InvalidOid;
 	if (OidIsValid(nsp))
@@ -246,7 +246,7 @@ outbox_map_indexes(Relation rel)
 static void
 outbox_build(Relation rel)
 {
-	uint64		inval_count = outbox_inval_count;
+	uint64		inval_count = outbox.inval_count;
 	MemoryContext old;
 
 	if (outbox.cxt == NULL)
@@ -264,7 +264,7 @@ outbox_build(Relation rel)
 										   &TTSOpsHeapTuple);
 	MemoryContextSwitchTo(old);
 	/* an invalidation while building: this insertion uses it, the next rebuilds */
-	outbox.valid = (inval_count == outbox_inval_count);
+	outbox.valid = (inval_count == outbox.inval_count);
 }
 
 /* opens the outbox with RowExclusiveLock, (re)building the cache if needed */
@@ -309,7 +309,7 @@ sequence_step(int64 *increment, int64 *minvalue)
 static int64
 outbox_next_id(void)
 {
-	if (id_next > id_last)
+	if (outbox.id_next > outbox.id_last)
 	{
 		int64		top = nextval_internal(outbox.seqid, false);
 		int64		increment;
@@ -320,10 +320,10 @@ outbox_next_id(void)
 		if (increment > 1 &&
 			(pg_sub_s64_overflow(top, increment - 1, &first) || first < minvalue))
 			first = minvalue;	/* the first value: nobody had any below */
-		id_next = first;
-		id_last = top;
+		outbox.id_next = first;
+		outbox.id_last = top;
 	}
-	return id_next++;
+	return outbox.id_next++;
 }
 
 /* the row's entries in every index, with the keys taken from its values */
