@@ -3,7 +3,7 @@
  *	  What the operation (INSERT, UPDATE, DELETE) changes in a captured
  *	  event: its name, the "rtpush_op" member, and which operations send.
  *
- * Trigger arguments of rtpush.broadcast() owned here (see capture.c):
+ * Trigger arguments of rtpush.broadcast() owned here (see capture_trigger.c):
  *	  include_op=true		JSON-object payloads get "rtpush_op": "INSERT",
  *							"UPDATE" or "DELETE" (default false: payloads
  *							are the row alone, as in 0.1)
