@@ -77,6 +77,7 @@ ALTER SYSTEM SET rtpush.port = 'eighty';
 ALTER SYSTEM SET rtpush.port = 70000;
 ALTER SYSTEM SET rtpush.scheme = 'ftp';
 ALTER SYSTEM SET rtpush.host = 'evil.example/path';
+ALTER SYSTEM SET rtpush.app_id = 'app 1';
 ALTER SYSTEM SET rtpush.max_in_flight = 0;
 ALTER SYSTEM SET rtpush.batch_size = 11;
 ALTER SYSTEM SET rtpush.event_id_field = 'not ok';

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * auth.h
- *	  Helpers shared by the subscriber authorization functions (auth.c) and
- *	  the webhook verification (webhook.c).
+ *	  What the subscriber authorization (auth.c, auth_sign.c, auth_rules.c)
+ *	  and the webhook verification (webhook.c) share.
  *-------------------------------------------------------------------------
  */
 #ifndef RTPUSH_AUTH_H
@@ -15,5 +15,15 @@ extern void rtpush_require_credentials(bool need_secret);
 
 /* appends jb as compact JSON (no spaces), the form JSON.stringify produces */
 extern void rtpush_jsonb_compact(StringInfo out, Jsonb *jb);
+
+/* pushes "key": "val" (a JSON string) into the object being built */
+extern void rtpush_jsonb_put_string(JsonbParseState **st, const char *key,
+									const char *val);
+
+/*
+ * auth_rules.c: ERROR 42501 unless some rule of rtpush.channel_rules matches
+ * the channel and every matching rule allows user_id (deny by default)
+ */
+extern void rtpush_enforce_channel_rules(const char *channel, const char *user_id);
 
 #endif

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * capture.h
  *	  What the capture trigger knows about one rtpush.broadcast() trigger
- *	  (its parsed arguments), shared by capture.c (parsing, payloads, the
+ *	  (its parsed arguments), shared by capture_args.c (parsing),
+ *	  capture_event.c (payloads, channels, enqueue), capture_trigger.c (the
  *	  trigger), capture_op.c (the operation: event names, "rtpush_op") and
  *	  capture_move.c (rows leaving channels, old keys, partition moves).
  *-------------------------------------------------------------------------
@@ -50,7 +51,8 @@ typedef struct Segment
 typedef struct Template
 {
 	char	   *text;
-	char	   *columns;		/* "the value of column(s) ...", for errors */
+	char	   *columns;		/* the columns used, "\"a\", \"b\"", for errors */
+	int			ncolumns;
 	int			nsegs;
 	Segment    *segs;
 } Template;
@@ -103,7 +105,12 @@ typedef struct Capture
 	ChangedCol *keycols;
 } Capture;
 
-/* capture.c */
+/* capture_args.c: parses trigger arguments (ERROR on a bad one) */
+extern Capture *capture_parse(Relation rel, int nargs, char **args);
+extern void capture_set_compare_columns(ChangedCol **out, int *nout, TupleDesc desc,
+										AttrNumber *attnums, int n);
+
+/* capture_event.c */
 extern void capture_append_json_value(StringInfo buf, OutCol *c, Datum v);
 extern void capture_append_json_object(StringInfo buf, OutCol *cols, int n,
 									   TupleTableSlot *row);
@@ -111,8 +118,6 @@ extern int	capture_expand_channels(Capture *cap, TupleTableSlot *row,
 									const char **channels, bool strict);
 extern bool capture_columns_differ(ChangedCol *cols, int n,
 								   TupleTableSlot *oldrow, TupleTableSlot *newrow);
-extern void capture_set_compare_columns(ChangedCol **out, int *nout, TupleDesc desc,
-										AttrNumber *attnums, int n);
 extern void capture_enqueue(Capture *cap, const char *event, const char **channels,
 							int nchannels, StringInfo data);
 extern void capture_send_row(Capture *cap, TriggerEvent tev, TupleTableSlot *row,

@@ -3,7 +3,7 @@
  *	  What the operation (INSERT, UPDATE, DELETE) changes in a captured
  *	  event: its name, the "rtpush_op" member, and which operations send.
  *
- * Trigger arguments of rtpush.broadcast() owned here (see capture.c):
+ * Trigger arguments of rtpush.broadcast() owned here (see capture_trigger.c):
  *	  include_op=true		JSON-object payloads get "rtpush_op": "INSERT",
  *							"UPDATE" or "DELETE" (default false: payloads
  *							are the row alone, as in 0.1)
@@ -22,6 +22,7 @@
 
 #include "catalog/pg_trigger.h"
 
+#include "args.h"
 #include "capture.h"
 #include "outbox.h"
 
@@ -53,15 +54,12 @@ has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static void
-bad_option(const char *arg, const char *detail, const char *hint)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid trigger option \"%s\"", arg),
-			 errdetail("%s", detail),
-			 errhint("%s", hint)));
-}
+/* ERROR: trigger option arg is invalid; detail and hint are errdetail() and errhint() */
+#define bad_option(arg, detail, hint) \
+	ereport(ERROR, \
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE), \
+			 errmsg("invalid trigger option \"%s\"", arg), \
+			 detail, hint))
 
 static int
 parse_ops(const char *arg)
@@ -78,15 +76,16 @@ parse_ops(const char *arg)
 			if (len == (int) strlen(op_names[i]) && strncmp(p, op_names[i], len) == 0)
 				break;
 		if (i == 3)
-			bad_option(arg, "Operations are INSERT, UPDATE and DELETE.",
-					   "Write \"ops=INSERT,UPDATE\".");
+			bad_option(arg, errdetail("Operations are INSERT, UPDATE and DELETE."),
+					   errhint("Write \"ops=INSERT,UPDATE\"."));
 		mask |= 1 << i;
 		p += len;
 		if (*p == ',')
 			p++;
 	}
 	if (mask == 0)
-		bad_option(arg, "It names no operation.", "Write \"ops=INSERT,UPDATE\".");
+		bad_option(arg, errdetail("It names no operation."),
+				   errhint("Write \"ops=INSERT,UPDATE\"."));
 	return mask;
 }
 
@@ -99,7 +98,8 @@ capture_op_option(Capture *cap, const char *arg)
 		const char *v = arg + strlen(OPT_INCLUDE_OP);
 
 		if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
-			bad_option(arg, "include_op is true or false.", "Write \"include_op=true\".");
+			bad_option(arg, errdetail("include_op is true or false."),
+					   errhint("Write \"include_op=true\"."));
 		cap->ops.include_op = strcmp(v, "true") == 0;
 		return true;
 	}
@@ -114,8 +114,8 @@ capture_op_option(Capture *cap, const char *arg)
 			const char *name = arg + strlen(op_options[i]);
 
 			if (cap->ops.event[i])
-				bad_option(arg, "The event of this operation is given twice.",
-						   "Name each operation's event once.");
+				bad_option(arg, errdetail("The event of this operation is given twice."),
+						   errhint("Name each operation's event once."));
 			rtpush_check_event(name);
 			cap->ops.event[i] = name;
 			return true;

@@ -111,8 +111,9 @@ log_start(int queued)
 	ereport(LOG,
 			(errmsg("rtpush delivery to %s://%s:%d is failing: %s", rtpush_scheme,
 					rtpush_effective_host(), rtpush_effective_port(), health.last_why),
-			 errdetail("%d events are held; they stay in the outbox and go out, in order, once delivery works again.",
-					   queued),
+			 errdetail_plural("%d event is held; it stays in the outbox and goes out, in order, once delivery works again.",
+							  "%d events are held; they stay in the outbox and go out, in order, once delivery works again.",
+							  queued, queued),
 			 errhint("%s", health.last_check)));
 }
 
@@ -235,7 +236,9 @@ health_tick(int queued)
 					(long) ((now - health.last_line_at) / USECS_PER_SEC),
 					(unsigned long long) health.failures,
 					(long) ((now - health.failing_since) / USECS_PER_SEC)),
-			 errdetail("The last failure: %s; %d events are held.", health.last_why, queued),
+			 errdetail_plural("The last failure: %s; %d event is held.",
+							  "The last failure: %s; %d events are held.",
+							  queued, health.last_why, queued),
 			 errhint("%s", health.last_check)));
 	health.failures_at_summary = health.failures;
 	health.last_line_at = now;

@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  * outbox.c
- *	  The write side of the outbox: event checks and the only code that
+ *	  The write side of the outbox: the encryption key check and the only code that
  *	  inserts into rtpush.outbox (the worker's read side is outbox_drain.c).
  *
  * Rows are formed here and inserted directly through the table AM (heap)
  * and the index AM: no SPI, no planner, no executor.  The column defaults of 00_schema.sql are computed
  * here: id from this backend's block of rtpush.outbox_id_seq (see
- * id_next below), xid = the top-level transaction id, queued_at = clock
+ * outbox.id_next below), xid = the top-level transaction id, queued_at = clock
  * time.  The primary key is enforced by inserting into
  * every ready index with UNIQUE_CHECK_YES for unique ones.
  *
@@ -78,88 +78,6 @@ static const char *const col_names[NCOLS] = {
 
 /* ---- checks ---- */
 
-void
-rtpush_check_event(const char *event)
-{
-	const char *why;
-
-	if (event == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("event name must not be null"),
-				 errhint("Pass an event name such as \"message-sent\".")));
-	if (!pusher_valid_event(event, strlen(event), &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid event name"),
-				 errdetail("Event name \"%s\" %s.", event, why),
-				 errhint("Use a non-empty name of at most %d characters.",
-						 PUSHER_MAX_EVENT_LEN)));
-}
-
-void
-rtpush_check_channel(const char *channel, const char *template,
-					 const char *column)
-{
-	const char *why;
-
-	if (pusher_valid_channel(channel, strlen(channel), &why))
-		return;
-	if (column)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid channel name from template \"%s\"", template),
-				 errdetail("Channel \"%s\", made with %s, %s.",
-						   channel, column, why),
-				 errhint("Channel names are at most %d characters of A-Z a-z 0-9 _ - = @ , . ; and do not start with \"#\"; make the column's values fit, or use another column.",
-						 PUSHER_MAX_CHANNEL_LEN)));
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("invalid channel name"),
-			 errdetail("Channel \"%s\" %s.", channel, why),
-			 errhint("Channel names are at most %d characters of A-Z a-z 0-9 _ - = @ , . ; and do not start with \"#\".",
-					 PUSHER_MAX_CHANNEL_LEN)));
-}
-
-void
-rtpush_check_channel_count(int n)
-{
-	if (n < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an event needs at least one channel"),
-				 errhint("Pass one or more channel names.")));
-	if (n > PUSHER_MAX_CHANNELS)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many channels for one event"),
-				 errdetail("The event has %d channels; Pusher accepts at most %d.",
-						   n, PUSHER_MAX_CHANNELS),
-				 errhint("Send several events, or use fewer channels.")));
-}
-
-const char *
-rtpush_writer_socket_id(const char *given)
-{
-	const char *sid = given;
-	const char *why;
-
-	if (sid == NULL)
-	{
-		if (rtpush_socket_id == NULL || rtpush_socket_id[0] == '\0')
-			return NULL;
-		sid = rtpush_socket_id;
-	}
-	if (!pusher_valid_socket_id(sid, strlen(sid), &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid socket id"),
-				 errdetail("Socket id \"%s\"%s %s.", sid,
-						   given ? "" : " (from rtpush.socket_id)", why),
-				 errhint("A socket id is two numbers joined by a dot, such as \"123.456\", as pusher-js reports in connection.socket_id.")));
-	return sid;
-}
-
 /*
  * An encrypted channel needs a usable master key now: the worker must never
  * find an event it cannot encrypt (and never sends one in plaintext).
@@ -170,13 +88,17 @@ check_master_key(const char *channel)
 	unsigned char key[PUSHER_MASTER_KEY_BYTES];
 	const char *why;
 	bool		ok = pusher_master_key_decode(rtpush_encryption_master_key, key, &why);
+	bool		unset = rtpush_encryption_master_key == NULL ||
+		rtpush_encryption_master_key[0] == '\0';
 
 	explicit_bzero(key, sizeof(key));
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot queue an event on encrypted channel \"%s\"", channel),
-				 errdetail("rtpush.encryption_master_key %s.", why),
+				 unset ?
+				 errdetail("rtpush.encryption_master_key is not set.") :
+				 errdetail("rtpush.encryption_master_key is not the base64 encoding of 32 bytes."),
 				 errhint("Set rtpush.encryption_master_key to the base64 of 32 random bytes (openssl rand -base64 32) and reload the configuration.")));
 }
 
@@ -206,34 +128,34 @@ static struct
 	TupleTableSlot *slot;		/* over a copy of the outbox's descriptor */
 	int			nindexes;
 	OutboxIndex *indexes;		/* the indexes ready for inserts */
-}			outbox;
+	uint64		inval_count;	/* invalidations seen, to detect one during a rebuild */
+	bool		callback_registered;
 
-static uint64 outbox_inval_count = 0;
-static bool callback_registered = false;
-
-/*
- * This backend's block of event ids, [id_next, id_last].  rtpush.outbox_id_seq
- * counts in steps of its INCREMENT (64 as installed).  A nextval() that
- * returns v went from v - INCREMENT to v, so no caller ever gets the values
- * between: this backend takes (v - INCREMENT, v] and hands them out one by
- * one, v last.  Rows written by hand with the column default get v and waste
- * the rest.  Ids are unique (as long as nobody moves the sequence back with
- * setval or RESTART), increase within a backend, so within a transaction,
- * and are neither dense nor in commit order.
- */
-static int64 id_next = 1;
-static int64 id_last = 0;
+	/*
+	 * This backend's block of event ids, [id_next, id_last].
+	 * rtpush.outbox_id_seq counts in steps of its INCREMENT (64 as
+	 * installed).  A nextval() that returns v went from v - INCREMENT to v,
+	 * so no caller ever gets the values between: this backend takes (v -
+	 * INCREMENT, v] and hands them out one by one, v last.  Rows written by
+	 * hand with the column default get v and waste the rest.  Ids are unique
+	 * (as long as nobody moves the sequence back with setval or RESTART),
+	 * increase within a backend, so within a transaction, and are neither
+	 * dense nor in commit order.
+	 */
+	int64		id_next;
+	int64		id_last;
+}			outbox = {.id_next = 1, .id_last = 0};
 
 static void
-outbox_forget(Datum arg, Oid relid)
+outbox_relcache_changed(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == outbox.relid || relid == outbox.seqid)
 	{
 		outbox.valid = false;
-		outbox_inval_count++;
+		outbox.inval_count++;
 		/* ALTER SEQUENCE ... RESTART wants new ids from now on */
-		id_next = 1;
-		id_last = 0;
+		outbox.id_next = 1;
+		outbox.id_last = 0;
 	}
 }
 
@@ -242,10 +164,10 @@ outbox_lookup(void)
 {
 	Oid			nsp = get_namespace_oid("rtpush", true);
 
-	if (!callback_registered)
+	if (!outbox.callback_registered)
 	{
-		CacheRegisterRelcacheCallback(outbox_forget, (Datum) 0);
-		callback_registered = true;
+		CacheRegisterRelcacheCallback(outbox_relcache_changed, (Datum) 0);
+		outbox.callback_registered = true;
 	}
 	outbox.relid = outbox.seqid = InvalidOid;
 	if (OidIsValid(nsp))
@@ -324,7 +246,7 @@ outbox_map_indexes(Relation rel)
 static void
 outbox_build(Relation rel)
 {
-	uint64		inval_count = outbox_inval_count;
+	uint64		inval_count = outbox.inval_count;
 	MemoryContext old;
 
 	if (outbox.cxt == NULL)
@@ -342,7 +264,7 @@ outbox_build(Relation rel)
 										   &TTSOpsHeapTuple);
 	MemoryContextSwitchTo(old);
 	/* an invalidation while building: this insertion uses it, the next rebuilds */
-	outbox.valid = (inval_count == outbox_inval_count);
+	outbox.valid = (inval_count == outbox.inval_count);
 }
 
 /* opens the outbox with RowExclusiveLock, (re)building the cache if needed */
@@ -387,7 +309,7 @@ sequence_step(int64 *increment, int64 *minvalue)
 static int64
 outbox_next_id(void)
 {
-	if (id_next > id_last)
+	if (outbox.id_next > outbox.id_last)
 	{
 		int64		top = nextval_internal(outbox.seqid, false);
 		int64		increment;
@@ -398,10 +320,10 @@ outbox_next_id(void)
 		if (increment > 1 &&
 			(pg_sub_s64_overflow(top, increment - 1, &first) || first < minvalue))
 			first = minvalue;	/* the first value: nobody had any below */
-		id_next = first;
-		id_last = top;
+		outbox.id_next = first;
+		outbox.id_last = top;
 	}
-	return id_next++;
+	return outbox.id_next++;
 }
 
 /* the row's entries in every index, with the keys taken from its values */

@@ -11,6 +11,11 @@
  * the value from setting-change messages, replaces a statement naming a
  * secret setting, hides the STATEMENT line of any message while such a
  * statement runs, and masks the current secrets wherever they appear.
+ *
+ * Messages are recognised by their untranslated format string
+ * (ErrorData.message_id), never by their text, which lc_messages may have
+ * translated: the formats below are PostgreSQL's own (guc.c, postgres.c),
+ * the same in 15 to 18.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -23,6 +28,11 @@
 #include "settings.h"
 
 #define MIN_SECRET_LEN 4
+
+/* guc.c, when a reload changes a setting */
+#define SETTING_CHANGED_FORMAT "parameter \"%s\" changed to \"%s\""
+/* postgres.c, log_statement */
+#define STATEMENT_FORMAT "statement: %s"
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
@@ -76,18 +86,24 @@ mask_field(char **field)
 	}
 }
 
+/* true if edata's primary message was made from this (untranslated) format */
+static bool
+is_format(const ErrorData *edata, const char *format)
+{
+	return edata->message && edata->message_id &&
+		strcmp(edata->message_id, format) == 0;
+}
+
 static void
 redact_hook(ErrorData *edata)
 {
 	MemoryContext old = MemoryContextSwitchTo(ErrorContext);
 
-	if (edata->message && strncmp(edata->message, "parameter \"", 11) == 0 &&
-		names_secret_setting(edata->message) && strstr(edata->message, "changed to"))
+	if (is_format(edata, SETTING_CHANGED_FORMAT) && names_secret_setting(edata->message))
 		edata->message = psprintf("parameter \"%s\" changed (value not logged)",
 								  strstr(edata->message, "encryption_master_key") ?
 								  "rtpush.encryption_master_key" : "rtpush.secret");
-	else if (edata->message && strncmp(edata->message, "statement: ", 11) == 0 &&
-			 names_secret_setting(edata->message))
+	else if (is_format(edata, STATEMENT_FORMAT) && names_secret_setting(edata->message))
 		edata->message = pstrdup("statement: <names an rtpush secret setting; not logged>");
 	if (names_secret_setting(debug_query_string))
 		edata->hide_stmt = true;

@@ -19,21 +19,12 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
+#include "args.h"
 #include "outbox.h"
 #include "settings.h"
 
 PG_FUNCTION_INFO_V1(rtpush_send);
 PG_FUNCTION_INFO_V1(rtpush_send_one);
-
-static void
-require_arg(FunctionCallInfo fcinfo, int n, const char *what)
-{
-	if (PG_ARGISNULL(n))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", what),
-				 errhint("Pass a non-null %s.", what)));
-}
 
 static bool
 already_listed(const char **channels, int n, const char *channel)
@@ -70,7 +61,7 @@ array_channels(ArrayType *arr, int *n)
 					 errdetail("Element %d of the channels array is null.", i + 1),
 					 errhint("Remove the null element.")));
 		channels[kept] = TextDatumGetCString(elems[i]);
-		rtpush_check_channel(channels[kept], NULL, NULL);
+		rtpush_check_channel(channels[kept]);
 		if (!already_listed(channels, kept, channels[kept]))
 			kept++;				/* a repeated channel is sent once */
 	}
@@ -86,8 +77,8 @@ send_event(FunctionCallInfo fcinfo, const char **channels, int nchannels)
 	char	   *json;
 	size_t		wire;
 
-	require_arg(fcinfo, 1, "event name");
-	require_arg(fcinfo, 2, "event data");
+	rtpush_require_arg(fcinfo, 1, "event");
+	rtpush_require_arg(fcinfo, 2, "data");
 	ev.event = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	rtpush_check_event(ev.event);
 	ev.socket_id = rtpush_writer_socket_id(PG_ARGISNULL(3) ? NULL :
@@ -119,7 +110,7 @@ rtpush_send(PG_FUNCTION_ARGS)
 	const char **channels;
 	int			n;
 
-	require_arg(fcinfo, 0, "channels array");
+	rtpush_require_arg(fcinfo, 0, "channels");
 	channels = array_channels(PG_GETARG_ARRAYTYPE_P(0), &n);
 	PG_RETURN_INT64(send_event(fcinfo, channels, n));
 }
@@ -129,8 +120,8 @@ rtpush_send_one(PG_FUNCTION_ARGS)
 {
 	const char *channel;
 
-	require_arg(fcinfo, 0, "channel name");
+	rtpush_require_arg(fcinfo, 0, "channel");
 	channel = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	rtpush_check_channel(channel, NULL, NULL);
+	rtpush_check_channel(channel);
 	PG_RETURN_INT64(send_event(fcinfo, &channel, 1));
 }

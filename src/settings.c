@@ -74,27 +74,38 @@ check_scheme(char **newval, void **extra, GucSource source)
 	return false;
 }
 
+/* true if value holds a space, slash, "?" or "#": part of a URL, not a name */
+static bool
+has_url_part(const char *value)
+{
+	return strpbrk(value, " \t\n/?#") != NULL;
+}
+
 /* a bare host name: no space, scheme, path, query or fragment */
 static bool
 is_bare_host(const char *value, const char *port_setting)
 {
-	for (const char *p = value; *p; p++)
-	{
-		if (*p == ' ' || *p == '/' || *p == '\t' || *p == '\n' || *p == '?' || *p == '#')
-		{
-			GUC_check_errdetail("Value \"%s\" contains a space, slash, \"?\" or \"#\".", value);
-			GUC_check_errhint("Give the bare value: a host name without scheme, port or path; the port goes in %s.",
-							  port_setting);
-			return false;
-		}
-	}
-	return true;
+	if (!has_url_part(value))
+		return true;
+	GUC_check_errdetail("Value \"%s\" contains a space, slash, \"?\" or \"#\".", value);
+	GUC_check_errhint("Give the bare host name, without scheme, port or path; the port goes in %s.",
+					  port_setting);
+	return false;
 }
 
+/*
+ * An app id, key or cluster: one token as the Pusher dashboard shows it,
+ * without space, slash, "?" or "#" (the cluster goes into a host name, the
+ * app id into the request path).
+ */
 static bool
-check_no_space(char **newval, void **extra, GucSource source)
+check_app_token(char **newval, void **extra, GucSource source)
 {
-	return is_bare_host(*newval, "rtpush.port");
+	if (!has_url_part(*newval))
+		return true;
+	GUC_check_errdetail("Value \"%s\" contains a space, slash, \"?\" or \"#\".", *newval);
+	GUC_check_errhint("Give the value alone, exactly as the app's keys page of the Pusher dashboard (or the server's configuration) shows it.");
+	return false;
 }
 
 /*
@@ -165,16 +176,16 @@ static void
 define_client_settings(void)
 {
 	DefineCustomStringVariable("rtpush.ws_host",
-							   "Websocket host that rtpush.client_config() tells clients; empty means rtpush.host.",
-							   NULL, &rtpush_ws_host, "", PGC_SIGHUP, 0,
+							   "Websocket host that rtpush.client_config() tells clients.",
+							   "Empty means rtpush.host.", &rtpush_ws_host, "", PGC_SIGHUP, 0,
 							   check_ws_host, NULL, NULL);
 	DefineCustomIntVariable("rtpush.ws_port",
-							"Websocket port that rtpush.client_config() tells clients; 0 means the HTTP API's port.",
-							NULL, &rtpush_ws_port, 0, 0, 65535, PGC_SIGHUP, 0,
+							"Websocket port that rtpush.client_config() tells clients.",
+							"0 means the HTTP API's port.", &rtpush_ws_port, 0, 0, 65535, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	DefineCustomEnumVariable("rtpush.ws_tls",
-							 "Whether clients connect with TLS (forceTLS); auto means as rtpush.scheme.",
-							 NULL, &rtpush_ws_tls, RTPUSH_WS_TLS_AUTO, ws_tls_options,
+							 "Whether clients connect with TLS (forceTLS).",
+							 "auto means as rtpush.scheme: TLS with https.", &rtpush_ws_tls, RTPUSH_WS_TLS_AUTO, ws_tls_options,
 							 PGC_SIGHUP, 0, NULL, NULL, NULL);
 }
 
@@ -183,28 +194,28 @@ define_endpoint_settings(void)
 {
 	DefineCustomStringVariable("rtpush.app_id", "Pusher app id (PUSHER_APP_ID).",
 							   NULL, &rtpush_app_id, "", PGC_SIGHUP, 0,
-							   check_no_space, NULL, NULL);
+							   check_app_token, NULL, NULL);
 	DefineCustomStringVariable("rtpush.key", "Pusher app key (PUSHER_APP_KEY).",
 							   NULL, &rtpush_key, "", PGC_SIGHUP, 0,
-							   check_no_space, NULL, NULL);
+							   check_app_token, NULL, NULL);
 	DefineCustomStringVariable("rtpush.secret", "Pusher app secret (PUSHER_APP_SECRET).",
 							   "Readable by superusers only; never logged.",
 							   &rtpush_secret, "", PGC_SIGHUP, SECRET_FLAGS,
 							   NULL, NULL, NULL);
-	DefineCustomStringVariable("rtpush.cluster", "Pusher cluster (PUSHER_APP_CLUSTER): api-<cluster>.pusher.com.",
-							   NULL, &rtpush_cluster, "mt1", PGC_SIGHUP, 0,
-							   check_no_space, NULL, NULL);
-	DefineCustomStringVariable("rtpush.host", "HTTP API host of a Pusher-compatible server (PUSHER_HOST); empty means the cluster's.",
-							   NULL, &rtpush_host, "", PGC_SIGHUP, 0,
+	DefineCustomStringVariable("rtpush.cluster", "Pusher cluster (PUSHER_APP_CLUSTER).",
+							   "The HTTP API host is api-<cluster>.pusher.com unless rtpush.host is set.", &rtpush_cluster, "mt1", PGC_SIGHUP, 0,
+							   check_app_token, NULL, NULL);
+	DefineCustomStringVariable("rtpush.host", "HTTP API host of a Pusher-compatible server (PUSHER_HOST).",
+							   "Empty means the cluster's host, api-<cluster>.pusher.com.", &rtpush_host, "", PGC_SIGHUP, 0,
 							   check_host, NULL, NULL);
-	DefineCustomIntVariable("rtpush.port", "HTTP API port (PUSHER_PORT); 0 means 443 for https, 80 for http.",
-							NULL, &rtpush_port, 0, 0, 65535, PGC_SIGHUP, 0,
+	DefineCustomIntVariable("rtpush.port", "HTTP API port (PUSHER_PORT).",
+							"0 means 443 for https, 80 for http.", &rtpush_port, 0, 0, 65535, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	DefineCustomStringVariable("rtpush.scheme", "http or https (PUSHER_SCHEME).",
 							   NULL, &rtpush_scheme, "https", PGC_SIGHUP, 0,
 							   check_scheme, NULL, NULL);
-	DefineCustomStringVariable("rtpush.ca_file", "CA bundle that verifies the endpoint's TLS certificate; empty means the system's.",
-							   NULL, &rtpush_ca_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+	DefineCustomStringVariable("rtpush.ca_file", "CA bundle that verifies the endpoint's TLS certificate.",
+							   "Empty means the system's CA certificates.", &rtpush_ca_file, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 	DefineCustomStringVariable("rtpush.encryption_master_key",
 							   "Base64 32-byte master key for private-encrypted- channels.",
@@ -238,19 +249,19 @@ define_worker_settings(void)
 	DefineCustomIntVariable("rtpush.max_age", "Age after which an undelivered event goes to the dead letter.",
 							NULL, &rtpush_max_age, 86400, 1, INT_MAX, PGC_SIGHUP,
 							GUC_UNIT_S, NULL, NULL, NULL);
-	DefineCustomIntVariable("rtpush.retry_base", "First retry delay; doubles per attempt, with jitter.",
-							NULL, &rtpush_retry_base, 250, 1, 3600000, PGC_SIGHUP,
+	DefineCustomIntVariable("rtpush.retry_base", "First retry delay.",
+							"The delay doubles with each attempt, with jitter, up to rtpush.retry_max.", &rtpush_retry_base, 250, 1, 3600000, PGC_SIGHUP,
 							GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("rtpush.retry_max", "Longest retry delay.",
 							NULL, &rtpush_retry_max, 60000, 1, 86400000, PGC_SIGHUP,
 							GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomStringVariable("rtpush.event_id_field",
-							   "Member added to JSON-object payloads on the wire, holding the event's outbox id (for client de-duplication); empty adds nothing.",
-							   NULL, &rtpush_event_id_field, "", PGC_SIGHUP, 0,
+							   "Member added to JSON-object payloads on the wire, holding the event's outbox id.",
+							   "For client de-duplication; empty adds nothing.", &rtpush_event_id_field, "", PGC_SIGHUP, 0,
 							   check_field_name, NULL, NULL);
 	DefineCustomIntVariable("rtpush.log_failure_interval",
-							"While delivery keeps failing, how often the server log gets a summary; also the window in which a repeated worker error is logged once.",
-							NULL, &rtpush_log_failure_interval, 60000, 1000, 86400000, PGC_SIGHUP,
+							"While delivery keeps failing, how often the server log gets a summary.",
+							"Also the window in which a repeated worker error is logged once.", &rtpush_log_failure_interval, 60000, 1000, 86400000, PGC_SIGHUP,
 							GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("rtpush.connect_timeout", "HTTP connect timeout.",
 							NULL, &rtpush_connect_timeout, 5000, 1, 600000, PGC_SIGHUP,
@@ -263,14 +274,14 @@ define_worker_settings(void)
 static void
 define_capture_settings(void)
 {
-	DefineCustomIntVariable("rtpush.max_payload_bytes", "Largest event data accepted (Pusher's limit is 10 KB).",
-							NULL, &rtpush_max_payload_bytes, 10240, 64, 1048576, PGC_SUSET,
+	DefineCustomIntVariable("rtpush.max_payload_bytes", "Largest event data accepted.",
+							"Pusher's limit is 10 KB.", &rtpush_max_payload_bytes, 10240, 64, 1048576, PGC_SUSET,
 							GUC_UNIT_BYTE, NULL, NULL, NULL);
-	DefineCustomEnumVariable("rtpush.oversize", "What a trigger does with a row over max_payload_bytes: error or thin.",
-							 NULL, &rtpush_oversize, RTPUSH_OVERSIZE_ERROR, oversize_options,
+	DefineCustomEnumVariable("rtpush.oversize", "What a trigger does with a row over rtpush.max_payload_bytes.",
+							 "error raises an error; thin queues {\"table\",\"op\",\"id\",\"oversize\":true} so that clients refetch the row.", &rtpush_oversize, RTPUSH_OVERSIZE_ERROR, oversize_options,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomStringVariable("rtpush.socket_id", "Pusher socket id of the writer, excluded from its own events.",
-							   NULL, &rtpush_socket_id, "", PGC_USERSET, 0,
+							   "Empty excludes no connection; rtpush.send()'s socket_id argument takes precedence.", &rtpush_socket_id, "", PGC_USERSET, 0,
 							   NULL, NULL, NULL);
 }
 
