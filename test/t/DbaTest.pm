@@ -16,13 +16,18 @@
 # configuration tables; and the rtpush schema's owner and ACL.  $ext is
 # rtpush unless named (015_update_0.3.pl: rtpush_telemedicine too).
 # Nothing in it is an OID, so two clusters compare.
+#
+# same_extension($node, $db, $ref_db, $ext, $test_name) passes if $ext's
+# description in $db equals $ref_db's, and lists the lines that differ if
+# not; it returns $ref_db's description.
 package DbaTest;
 
 use strict;
 use warnings;
 use Exporter 'import';
+use Test::More;
 
-our @EXPORT = qw(describe_extension rules_sql);
+our @EXPORT = qw(describe_extension same_extension rules_sql);
 
 my $SQL = q{
 WITH ext AS (SELECT oid, extname, extversion, extconfig, extcondition FROM pg_extension WHERE extname = :'ext'),
@@ -110,6 +115,19 @@ sub describe_extension
 	$ext //= 'rtpush';
 	die "describe_extension: bad extension name $ext" unless $ext =~ /^\w+$/;
 	return $node->safe_psql($db, "\\set ext $ext\nSET search_path = pg_catalog; $SQL");
+}
+
+sub same_extension
+{
+	my ($node, $db, $ref_db, $ext, $test_name) = @_;
+	my $ref = describe_extension($node, $ref_db, $ext);
+	my %got = map { $_ => 1 } split /\n/, describe_extension($node, $db, $ext);
+	my %want = map { $_ => 1 } split /\n/, $ref;
+	my @only_got = grep { !$want{$_} } sort keys %got;
+	my @only_want = grep { !$got{$_} } sort keys %want;
+	is(scalar(@only_got) + scalar(@only_want), 0, $test_name)
+	  or diag(join("\n", (map { "only in $db: $_" } @only_got), (map { "only in $ref_db: $_" } @only_want)));
+	return $ref;
 }
 
 1;
