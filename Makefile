@@ -4,7 +4,13 @@
 EXTENSION   = rtpush
 MODULE_big  = rtpush
 OBJS        = $(patsubst $(srcdir)/%.c,%.o,$(sort $(wildcard $(srcdir)/src/*.c)))
-DATA        = rtpush--0.1.sql rtpush--0.1--0.2.sql
+DATA        = rtpush--0.1.sql rtpush--0.1--0.2.sql rtpush--0.2--0.3.sql \
+              $(TELEMEDICINE)
+# rtpush_telemedicine, the telemedicine event catalogue (an extension of its
+# own that requires rtpush): its control file and scripts install with
+# rtpush's, into the same share/extension directory.
+TELEMEDICINE = extensions/rtpush_telemedicine/rtpush_telemedicine.control \
+               extensions/rtpush_telemedicine/rtpush_telemedicine--1.0.sql
 PGFILEDESC  = "rtpush - Pusher Channels events from committed rows"
 
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -19,6 +25,11 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
 
 ISOLATION      = $(patsubst $(srcdir)/specs/%.spec,%,$(sort $(wildcard $(srcdir)/specs/*.spec)))
 ISOLATION_OPTS = $(REGRESS_OPTS)
+
+# TAP tests (test/t) for `make prove_installcheck`, below.  Not TAP_TESTS:
+# with it PGXS's installcheck would run them too, after pg_regress.
+PROVE_TESTS = test/t/*.pl
+PROVE_FLAGS = -I test/t
 
 EXTRA_CLEAN = output_iso -r tmp_check results regression.diffs regression.out
 
@@ -37,3 +48,19 @@ $(CURDIR)/src:
 
 # `make check` here means the preloaded temp-instance regression run.
 check: installcheck
+
+# The other suites, one at a time (test/run runs them all and totals them):
+#   make prove_installcheck  TAP tests (test/t; PROVE_TESTS=test/t/011_update.pl
+#                            for one), PGXS's recipe: prove with its
+#                            PostgreSQL::Test modules, as a user who may initdb
+#   make unit                C unit tests and fuzz smoke runs (test/unit)
+#   make e2e                 end to end: a throwaway PostgreSQL, soketi,
+#                            pusher-js (test/e2e; test/node's modules)
+# All but unit use the installed build (make install first), like installcheck.
+.PHONY: prove_installcheck unit e2e
+prove_installcheck:
+	$(prove_installcheck)
+unit:
+	$(MAKE) -C $(srcdir)/test/unit check PG_CONFIG=$(PG_CONFIG)
+e2e:
+	cd $(srcdir) && RTPUSH_ROOT=$(abspath $(srcdir)) node --test --test-concurrency=1 test/e2e/

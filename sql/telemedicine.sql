@@ -1,5 +1,7 @@
--- The telemedicine catalogue (section 40 of rtpush--0.1.sql) on the reference
--- schema (examples/telemedicine/schema.sql): every row of the catalogue
+-- The telemedicine catalogue (extension rtpush_telemedicine,
+-- extensions/rtpush_telemedicine/) on the reference schema
+-- (examples/telemedicine/schema.sql, which creates the extension): the
+-- catalogue's functions belong to rtpush_telemedicine; every row of the catalogue
 -- queues exactly the expected outbox rows (channels, event, data); writes
 -- outside the catalogue queue nothing; overrides attach it to differently
 -- named tables; encrypted => true moves PHI to private-encrypted- channels.
@@ -9,6 +11,12 @@ SET TimeZone = 'UTC';
 \set ECHO none
 \i examples/telemedicine/schema.sql
 \set ECHO all
+
+-- the catalogue's functions: members of rtpush_telemedicine, in schema rtpush
+SELECT p.oid::regprocedure, e.extname
+  FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+  JOIN pg_extension e ON e.oid = d.refobjid
+ WHERE p.proname LIKE '%telemedicine%' ORDER BY p.oid::regprocedure::text;
 
 -- what was attached, as CREATE TRIGGER statements
 SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid)
@@ -235,3 +243,12 @@ DELETE FROM rtpush.channel_rules
                    'private-doctor.{doctor_id}.ratings');
 DROP SCHEMA clinic CASCADE;
 DROP SCHEMA telemed CASCADE;
+
+-- rtpush without the catalogue: DROP EXTENSION rtpush_telemedicine leaves
+-- rtpush whole, and rtpush cannot be dropped under it
+BEGIN;
+DROP EXTENSION rtpush;
+ROLLBACK;
+DROP EXTENSION rtpush_telemedicine;
+SELECT count(*) FROM pg_proc WHERE proname LIKE '%telemedicine%';
+SELECT extname FROM pg_extension WHERE extname LIKE 'rtpush%';

@@ -5,7 +5,8 @@
 // (or, with PUSHER_APP_ID, PUSHER_APP_KEY, PUSHER_APP_SECRET and
 // PUSHER_APP_CLUSTER set, your Pusher app; PUSHER_HOST, PUSHER_PORT and
 // PUSHER_SCHEME for another compatible server), loads
-// examples/telemedicine/schema.sql (which attaches the event catalogue),
+// examples/telemedicine/schema.sql (which creates extension
+// rtpush_telemedicine and attaches its event catalogue),
 // starts examples/auth-server (the guide's /api/v1/broadcasting/auth and
 // /config, answering with rtpush.authorize_channel and rtpush.client_config),
 // connects a patient and a doctor with pusher-js configured from /config as

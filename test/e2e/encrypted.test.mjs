@@ -22,7 +22,8 @@
 // the same shared secrets; removing the key after capture dead-letters the
 // event instead of sending it in plaintext.
 //
-// Part 3: the telemedicine catalogue attached with encrypted => true, heard
+// Part 3: the telemedicine catalogue (extension rtpush_telemedicine, created
+// by examples/telemedicine/schema.sql) attached with encrypted => true, heard
 // through laravel-echo's Echo.encryptedPrivate() as the guide's app would.
 
 import { describe, test, before, after } from 'node:test';

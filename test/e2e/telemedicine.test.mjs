@@ -1,6 +1,7 @@
 // telemedicine.test.mjs: the guide's event catalogue end to end.  The
-// reference schema (examples/telemedicine/schema.sql, catalogue attached by
-// rtpush.attach_telemedicine()) on a throwaway PostgreSQL with rtpush
+// reference schema (examples/telemedicine/schema.sql: CREATE EXTENSION
+// rtpush_telemedicine, catalogue attached by rtpush.attach_telemedicine())
+// on a throwaway PostgreSQL with rtpush
 // preloaded, delivering to a real soketi; real pusher-js clients (a
 // patient, another patient, a doctor) subscribe through
 // examples/auth-server, i.e. rtpush.authorize_channel and the schema's

@@ -1,29 +1,36 @@
 # DbaTest.pm: shared parts of the TAP tests of what a DBA does to a
-# cluster (test/t/011_update.pl: 0.1 + ALTER EXTENSION UPDATE against a fresh
-# CREATE EXTENSION; 012, 013: a cluster before and after pg_upgrade or a
-# dump/restore).
+# cluster (test/t/011_update.pl, 015_update_0.3.pl: 0.1 or 0.2 + ALTER
+# EXTENSION UPDATE against a fresh CREATE EXTENSION; 012, 013: a cluster
+# before and after pg_upgrade or a dump/restore).
 #
 # rules_sql() creates channel rules as an app does: an owner rule, and a
 # function rule (authz.member: the user id must equal {room}) inserted by
 # its unqualified name under a search_path.
 #
-# describe_extension($node, $db) returns sorted lines naming every member
+# describe_extension($node, $db[, $ext]) returns sorted lines naming every member
 # (pg_depend deptype 'e') and, by kind, what makes it what it is: functions
 # with their signatures, full definitions (md5 of pg_get_functiondef),
 # owners and ACLs; tables with columns, types, defaults, constraints,
 # indexes, options, ACLs and comments; triggers with definition and enabled
 # state; views; sequences' parameters; event triggers; the extension's
-# configuration tables.  Nothing in it is an OID, so two clusters compare.
+# configuration tables; and the rtpush schema's owner and ACL.  $ext is
+# rtpush unless named (015_update_0.3.pl: rtpush_telemedicine too).
+# Nothing in it is an OID, so two clusters compare.
+#
+# same_extension($node, $db, $ref_db, $ext, $test_name) passes if $ext's
+# description in $db equals $ref_db's, and lists the lines that differ if
+# not; it returns $ref_db's description.
 package DbaTest;
 
 use strict;
 use warnings;
 use Exporter 'import';
+use Test::More;
 
-our @EXPORT = qw(describe_extension rules_sql);
+our @EXPORT = qw(describe_extension same_extension rules_sql);
 
 my $SQL = q{
-WITH ext AS (SELECT oid, extname, extversion, extconfig, extcondition FROM pg_extension WHERE extname = 'rtpush'),
+WITH ext AS (SELECT oid, extname, extversion, extconfig, extcondition FROM pg_extension WHERE extname = :'ext'),
 m AS (SELECT d.classid, d.objid, d.objsubid FROM pg_depend d, ext
        WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'),
 rels AS (SELECT c.* FROM pg_class c JOIN m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid)
@@ -104,8 +111,23 @@ INSERT INTO rtpush.channel_rules (pattern, rule) VALUES ('private-user.{user_id}
 
 sub describe_extension
 {
-	my ($node, $db) = @_;
-	return $node->safe_psql($db, "SET search_path = pg_catalog; $SQL");
+	my ($node, $db, $ext) = @_;
+	$ext //= 'rtpush';
+	die "describe_extension: bad extension name $ext" unless $ext =~ /^\w+$/;
+	return $node->safe_psql($db, "\\set ext $ext\nSET search_path = pg_catalog; $SQL");
+}
+
+sub same_extension
+{
+	my ($node, $db, $ref_db, $ext, $test_name) = @_;
+	my $ref = describe_extension($node, $ref_db, $ext);
+	my %got = map { $_ => 1 } split /\n/, describe_extension($node, $db, $ext);
+	my %want = map { $_ => 1 } split /\n/, $ref;
+	my @only_got = grep { !$want{$_} } sort keys %got;
+	my @only_want = grep { !$got{$_} } sort keys %want;
+	is(scalar(@only_got) + scalar(@only_want), 0, $test_name)
+	  or diag(join("\n", (map { "only in $db: $_" } @only_got), (map { "only in $ref_db: $_" } @only_want)));
+	return $ref;
 }
 
 1;

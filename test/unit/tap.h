@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * tap.h
  *	  Minimal TAP output for rtpush's standalone unit tests: "ok N - ..." and
- *	  "not ok N - ..." lines plus "# got/expected" diagnostics.  run-tests.sh
+ *	  "not ok N - ..." lines plus "# got/expected" diagnostics.  run-checks.sh
  *	  renumbers the lines of all programs into one stream.
  *-------------------------------------------------------------------------
  */

@@ -1,7 +1,7 @@
 // channels.js: the channel and event names of rtpush's telemedicine
-// catalogue (SELECT * FROM rtpush.telemedicine_catalogue(), section 40 of
-// rtpush--0.1.sql), plus the web example's presence and contact-status
-// channels (examples/web/schema.sql).
+// catalogue (SELECT * FROM rtpush.telemedicine_catalogue(), extension
+// rtpush_telemedicine in extensions/rtpush_telemedicine/), plus the web
+// example's presence and contact-status channels (examples/web/schema.sql).
 export const EVENTS = {
 	messageSent: 'message-sent',
 	notificationCreated: 'notification-created',
