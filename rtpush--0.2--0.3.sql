@@ -10,7 +10,7 @@
 --   40 the telemedicine catalogue       (leaves rtpush)
 -- There is no rtpush--0.3.sql: CREATE EXTENSION rtpush installs 0.1 and
 -- applies rtpush--0.1--0.2.sql and this script, so a new install and an
--- updated one are the same.  test/t/015_update_0.3.pl installs 0.2 with
+-- updated one are the same.  test/t/016_update_0.3.pl installs 0.2 with
 -- events queued and the catalogue attached, runs ALTER EXTENSION rtpush
 -- UPDATE, and checks that every event is delivered and the triggers keep
 -- queueing.

@@ -1,5 +1,5 @@
 # DbaTest.pm: shared parts of the TAP tests of what a DBA does to a
-# cluster (test/t/011_update.pl, 015_update_0.3.pl: 0.1 or 0.2 + ALTER
+# cluster (test/t/011_update.pl, 016_update_0.3.pl: 0.1 or 0.2 + ALTER
 # EXTENSION UPDATE against a fresh CREATE EXTENSION; 012, 013: a cluster
 # before and after pg_upgrade or a dump/restore).
 #
@@ -14,7 +14,7 @@
 # indexes, options, ACLs and comments; triggers with definition and enabled
 # state; views; sequences' parameters; event triggers; the extension's
 # configuration tables; and the rtpush schema's owner and ACL.  $ext is
-# rtpush unless named (015_update_0.3.pl: rtpush_telemedicine too).
+# rtpush unless named (016_update_0.3.pl: rtpush_telemedicine too).
 # Nothing in it is an OID, so two clusters compare.
 #
 # same_extension($node, $db, $ref_db, $ext, $test_name) passes if $ext's

@@ -1,4 +1,4 @@
-# 015_update_0.3.pl: ALTER EXTENSION rtpush UPDATE from 0.2 to 0.3, where
+# 016_update_0.3.pl: ALTER EXTENSION rtpush UPDATE from 0.2 to 0.3, where
 # the telemedicine catalogue leaves rtpush for extension rtpush_telemedicine
 # (rtpush--0.2--0.3.sql).  On 0.2, with part of the catalogue attached by
 # rtpush.attach_telemedicine() and events queued that the worker cannot
