@@ -4,8 +4,8 @@
  *	  inserts into rtpush.outbox (the worker's read side is outbox_drain.c).
  *
  * Rows are formed here and inserted directly through the table AM (heap)
- * and the index AM: no SPI, no planner, no executor.  The column defaults of 00_schema.sql are computed
- * here: id from this backend's block of rtpush.outbox_id_seq (see
+ * and the index AM: no SPI, no planner, no executor.  The column defaults
+ * of rtpush--0.1.sql (section 00) are computed here: id from this backend's block of rtpush.outbox_id_seq (see
  * outbox.id_next below), xid = the top-level transaction id, queued_at = clock
  * time.  The primary key is enforced by inserting into
  * every ready index with UNIQUE_CHECK_YES for unique ones.
