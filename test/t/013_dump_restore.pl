@@ -85,10 +85,11 @@ wait_worker($dst);
 ok($dst->poll_query_until('app', 'SELECT count(*) = 0 FROM rtpush.outbox'), 'app: the send() delivered');
 
 # Case 6: the queue carried by hand, foreign xids and all: delivered now.
-command_ok([ 'psql', @dst, '-d', 'app', '-XAtc', "\\copy rtpush.outbox FROM '$dir/outbox.copy'" ],
-	'the queue copied in by hand');
-is($dst->safe_psql('app', q{SELECT count(*) FROM rtpush.outbox WHERE xid::text::bigint < pg_snapshot_xmax(pg_current_snapshot())::text::bigint}),
-	'60', 'copied rows carry this cluster\'s xids');
+# In one transaction, so that the worker cannot deliver the rows before
+# they are counted: each carries the copying transaction's xid.
+my $copied = $dst->safe_psql('app', "BEGIN;\n\\copy rtpush.outbox FROM '$dir/outbox.copy'\n"
+	. "SELECT count(*) FROM rtpush.outbox WHERE xid::text = pg_current_xact_id()::text;\nCOMMIT;");
+is($copied, '60', 'the queue copied in by hand: the copied rows carry the copying transaction\'s xid');
 account('carried queue', $dst, $sink, timeout => 30);
 
 # Case 6: a data-only restore queues every row again, unless --disable-triggers.
