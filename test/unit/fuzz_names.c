@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * fuzz_validate.c
+ * fuzz_names.c
  *	  libFuzzer target: channel, event and socket_id validation against
  *	  straightforward oracles of Pusher's rules, on arbitrary bytes.
  *-------------------------------------------------------------------------
