@@ -36,23 +36,25 @@ walk_value(WalkState *st, JsonTokenType type, const char *value)
 	st->name = NULL;
 }
 
+/* an object or array starts: a top-level member's value, not walked into */
+static void
+walk_nest_in(WalkState *st, JsonTokenType type)
+{
+	walk_value(st, type, NULL);
+	st->depth++;
+}
+
 static JsonCbResult
 walk_object_start(void *state)
 {
-	WalkState  *st = (WalkState *) state;
-
-	walk_value(st, JSON_TOKEN_OBJECT_START, NULL);
-	st->depth++;
+	walk_nest_in((WalkState *) state, JSON_TOKEN_OBJECT_START);
 	return JSON_CB_OK;
 }
 
 static JsonCbResult
 walk_array_start(void *state)
 {
-	WalkState  *st = (WalkState *) state;
-
-	walk_value(st, JSON_TOKEN_ARRAY_START, NULL);
-	st->depth++;
+	walk_nest_in((WalkState *) state, JSON_TOKEN_ARRAY_START);
 	return JSON_CB_OK;
 }
 

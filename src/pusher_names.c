@@ -58,26 +58,29 @@ channel_fault(const char *name, size_t len)
 	return CHANNEL_OK;
 }
 
-bool
-pusher_valid_channel(const char *name, size_t len, const char **why)
+/* true if the channel is valid; otherwise *why is its reason from 'reasons' */
+static bool
+check_channel(const char *name, size_t len, const char *const *reasons,
+			  const char **why)
 {
 	ChannelFault f = channel_fault(name, len);
 
 	if (f == CHANNEL_OK)
 		return true;
-	*why = channel_reasons[f];
+	*why = reasons[f];
 	return false;
+}
+
+bool
+pusher_valid_channel(const char *name, size_t len, const char **why)
+{
+	return check_channel(name, len, channel_reasons, why);
 }
 
 bool
 pusher_valid_made_channel(const char *name, size_t len, const char **why)
 {
-	ChannelFault f = channel_fault(name, len);
-
-	if (f == CHANNEL_OK)
-		return true;
-	*why = template_channel_reasons[f];
-	return false;
+	return check_channel(name, len, template_channel_reasons, why);
 }
 
 bool
