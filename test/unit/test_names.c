@@ -18,14 +18,16 @@ valid_channel(const char *s)
 	return pusher_valid_channel(s, strlen(s), &why);
 }
 
+typedef bool (*Validator) (const char *s, size_t len, const char **why);
+
+/* "(valid)", or the reason the validator gives for s[0..len) */
 static const char *
-channel_reason(const char *s, size_t len)
+reason(Validator valid, const char *s, size_t len)
 {
 	const char *why = NULL;
+	bool		is_valid = valid(s, len, &why);
 
-	if (pusher_valid_channel(s, len, &why))
-		return "(valid)";
-	return why;
+	return is_valid ? "(valid)" : why;
 }
 
 static void
@@ -44,30 +46,20 @@ test_channel_validation(void)
 	ok(valid_channel(name), "channel: 164 characters is the maximum");
 	name[164] = 'a';
 	name[165] = '\0';
-	is_str(channel_reason(name, 165), "is longer than 164 characters", "channel: 165 characters is refused");
-	is_str(channel_reason("", 0), "is empty", "channel: empty is refused");
+	is_str(reason(pusher_valid_channel, name, 165), "is longer than 164 characters", "channel: 165 characters is refused");
+	is_str(reason(pusher_valid_channel, "", 0), "is empty", "channel: empty is refused");
 	ok(!pusher_valid_channel(NULL, 0, &why), "channel: NULL is refused");
-	is_str(channel_reason("#server-to-user-1", 17), "starts with '#', which is reserved", "channel: leading '#' is reserved");
-	is_str(channel_reason("a b", 3), "contains a character outside A-Z a-z 0-9 _ - = @ , . ;", "channel: space is refused");
+	is_str(reason(pusher_valid_channel, "#server-to-user-1", 17), "starts with '#', which is reserved", "channel: leading '#' is reserved");
+	is_str(reason(pusher_valid_channel, "a b", 3), "contains a character outside A-Z a-z 0-9 _ - = @ , . ;", "channel: space is refused");
 	ok(!valid_channel("private-user.1%2e2"), "channel: percent-encoded text is refused");
 	ok(!valid_channel("private-user/1"), "channel: slash is refused");
 	ok(!valid_channel("test_channel:"), "channel: trailing colon is refused (pusher-http-php AuthorizeChannelTest)");
 	ok(!valid_channel(":test_channel"), "channel: leading colon is refused (pusher-http-php AuthorizeChannelTest)");
 	ok(!valid_channel("test_channel\n:"), "channel: newline is refused (pusher-http-php AuthorizeChannelTest)");
-	is_str(channel_reason("ab\0c", 4), "contains a character outside A-Z a-z 0-9 _ - = @ , . ;", "channel: embedded zero byte is refused");
+	is_str(reason(pusher_valid_channel, "ab\0c", 4), "contains a character outside A-Z a-z 0-9 _ - = @ , . ;", "channel: embedded zero byte is refused");
 	ok(!valid_channel("caf\xc3\xa9"), "channel: non-ASCII is refused");
 	ok(!valid_channel("a#b"), "channel: '#' inside is refused");
 	ok(!valid_channel("a*b") && !valid_channel("a{b}"), "channel: pattern syntax is refused in names");
-}
-
-static const char *
-event_reason(const char *s, size_t len)
-{
-	const char *why = NULL;
-
-	if (pusher_valid_event(s, len, &why))
-		return "(valid)";
-	return why;
 }
 
 static void
@@ -75,28 +67,18 @@ test_event_validation(void)
 {
 	char		name[260];
 
-	is_str(event_reason("appointment.updated", 19), "(valid)", "event: appointment.updated");
-	is_str(event_reason("App\\Events\\MessageSent", 22), "(valid)", "event: Laravel class name with backslashes");
-	is_str(event_reason("client-typing", 13), "(valid)", "event: client-typing");
+	is_str(reason(pusher_valid_event, "appointment.updated", 19), "(valid)", "event: appointment.updated");
+	is_str(reason(pusher_valid_event, "App\\Events\\MessageSent", 22), "(valid)", "event: Laravel class name with backslashes");
+	is_str(reason(pusher_valid_event, "client-typing", 13), "(valid)", "event: client-typing");
 	memset(name, 'e', 200);
-	is_str(event_reason(name, 200), "(valid)", "event: 200 characters is the maximum");
+	is_str(reason(pusher_valid_event, name, 200), "(valid)", "event: 200 characters is the maximum");
 	memset(name, 'e', 201);
-	is_str(event_reason(name, 201), "is longer than 200 characters", "event: 201 characters is refused");
-	is_str(event_reason("", 0), "is empty", "event: empty is refused");
-	is_str(event_reason("pusher:subscribe", 16), "starts with \"pusher:\", which is reserved for the protocol", "event: pusher: prefix is reserved");
-	is_str(event_reason("pusher_internal:member_added", 28), "starts with \"pusher_internal:\", which is reserved for the protocol", "event: pusher_internal: prefix is reserved");
-	is_str(event_reason("pusher", 6), "(valid)", "event: 'pusher' alone is fine");
-	is_str(event_reason("a\0b", 3), "contains a zero byte", "event: embedded zero byte is refused");
-}
-
-static const char *
-sid_reason(const char *s)
-{
-	const char *why = NULL;
-
-	if (pusher_valid_socket_id(s, strlen(s), &why))
-		return "(valid)";
-	return why;
+	is_str(reason(pusher_valid_event, name, 201), "is longer than 200 characters", "event: 201 characters is refused");
+	is_str(reason(pusher_valid_event, "", 0), "is empty", "event: empty is refused");
+	is_str(reason(pusher_valid_event, "pusher:subscribe", 16), "starts with \"pusher:\", which is reserved for the protocol", "event: pusher: prefix is reserved");
+	is_str(reason(pusher_valid_event, "pusher_internal:member_added", 28), "starts with \"pusher_internal:\", which is reserved for the protocol", "event: pusher_internal: prefix is reserved");
+	is_str(reason(pusher_valid_event, "pusher", 6), "(valid)", "event: 'pusher' alone is fine");
+	is_str(reason(pusher_valid_event, "a\0b", 3), "contains a zero byte", "event: embedded zero byte is refused");
 }
 
 static void
@@ -108,11 +90,11 @@ test_socket_id_validation(void)
 	"1.2.3", "a.b", "-1.1", " 1.1", "1.1 ", "1,1", "1.1\n", "\xd9\xa1.1", "+1.1"};
 
 	for (int i = 0; i < lengthof(good); i++)
-		is_str(sid_reason(good[i]), "(valid)", psprintf("socket_id: %s is valid", good[i]));
+		is_str(reason(pusher_valid_socket_id, good[i], strlen(good[i])), "(valid)", psprintf("socket_id: %s is valid", good[i]));
 	for (int i = 0; i < lengthof(bad); i++)
-		is_str(sid_reason(bad[i]), "must be digits, a dot and digits (like 1234.5678)",
+		is_str(reason(pusher_valid_socket_id, bad[i], strlen(bad[i])), "must be digits, a dot and digits (like 1234.5678)",
 			   psprintf("socket_id: bad case %d is refused", i + 1));
-	is_str(sid_reason(""), "is empty", "socket_id: empty is refused");
+	is_str(reason(pusher_valid_socket_id, "", 0), "is empty", "socket_id: empty is refused");
 }
 
 static void
