@@ -25,11 +25,14 @@ typedef struct WalkState
 	void	   *arg;
 } WalkState;
 
-/* hands a value at the top level to the callback with its member's name */
+/*
+ * Hands a value to the callback when it is a top-level member's: a name is
+ * pending only from a top-level field until its value, the next one parsed.
+ */
 static void
 walk_value(WalkState *st, JsonTokenType type, const char *value)
 {
-	if (st->depth != 1 || st->name == NULL)
+	if (st->name == NULL)
 		return;
 	st->cb(st->arg, st->name, type, value);
 	pfree(st->name);
