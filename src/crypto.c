@@ -18,10 +18,8 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
-#include "common/jsonapi.h"
-#include "compat.h"
 #include "crypto.h"
-#include "mb/pg_wchar.h"
+#include "json_walk.h"
 
 StaticAssertDecl(PUSHER_SHARED_SECRET_BYTES == crypto_secretbox_KEYBYTES,
 				 "shared secret size must be secretbox's key size");
@@ -171,57 +169,25 @@ pusher_encrypt(StringInfo out,
 
 typedef struct EnvelopeState
 {
-	int			depth;
-	int			field;			/* 1 nonce, 2 ciphertext, 0 other */
-	char	   *nonce;
-	char	   *ciphertext;
+	char	   *nonce;			/* the first top-level string "nonce" */
+	char	   *ciphertext;		/* the first top-level string "ciphertext" */
 } EnvelopeState;
 
-static JsonCbResult
-env_nest_in(void *state)
+static void
+envelope_member(void *arg, const char *name, JsonTokenType type,
+				const char *value)
 {
-	((EnvelopeState *) state)->depth++;
-	return JSON_CB_OK;
-}
-
-static JsonCbResult
-env_nest_out(void *state)
-{
-	((EnvelopeState *) state)->depth--;
-	return JSON_CB_OK;
-}
-
-static JsonCbResult
-env_field(void *state, char *fname, bool isnull)
-{
-	EnvelopeState *st = (EnvelopeState *) state;
-
-	st->field = 0;
-	if (st->depth == 1 && fname != NULL)
-	{
-		if (strcmp(fname, "nonce") == 0)
-			st->field = 1;
-		else if (strcmp(fname, "ciphertext") == 0)
-			st->field = 2;
-	}
-	if (fname)
-		pfree(fname);
-	return JSON_CB_OK;
-}
-
-static JsonCbResult
-env_scalar(void *state, char *token, JsonTokenType tokentype)
-{
-	EnvelopeState *st = (EnvelopeState *) state;
+	EnvelopeState *st = (EnvelopeState *) arg;
 	char	  **slot = NULL;
 
-	if (st->depth == 1 && tokentype == JSON_TOKEN_STRING)
-		slot = st->field == 1 ? &st->nonce : st->field == 2 ? &st->ciphertext : NULL;
+	if (type != JSON_TOKEN_STRING)
+		return;
+	if (strcmp(name, "nonce") == 0)
+		slot = &st->nonce;
+	else if (strcmp(name, "ciphertext") == 0)
+		slot = &st->ciphertext;
 	if (slot != NULL && *slot == NULL)
-		*slot = token;
-	else if (token)
-		pfree(token);
-	return JSON_CB_OK;
+		*slot = pstrdup(value);
 }
 
 bool
@@ -230,8 +196,6 @@ pusher_decrypt(StringInfo out,
 			   const char *json, size_t len, const char **why)
 {
 	EnvelopeState st;
-	JsonSemAction sem;
-	JsonLexContext *lex;
 	char	   *copy;
 	int			depth = 0;
 	bool		ok = false;
@@ -246,27 +210,9 @@ pusher_decrypt(StringInfo out,
 				return false;	/* the parser recurses */
 
 	copy = pnstrdup(json, len);
-	lex = compat_json_lexer(copy, (int) len, false);
-	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
-	{
-		compat_json_lexer_free(lex);
-		pfree(copy);
-		return false;
-	}
-	compat_json_lexer_free(lex);
-
 	memset(&st, 0, sizeof(st));
-	memset(&sem, 0, sizeof(sem));
-	sem.semstate = &st;
-	sem.object_start = env_nest_in;
-	sem.object_end = env_nest_out;
-	sem.array_start = env_nest_in;
-	sem.array_end = env_nest_out;
-	sem.object_field_start = env_field;
-	sem.scalar = env_scalar;
-	lex = compat_json_lexer(copy, (int) len, true);
-	(void) pg_parse_json(lex, &sem);
-	compat_json_lexer_free(lex);
+	/* invalid JSON makes no calls: then neither member is set */
+	(void) json_walk_members(copy, len, envelope_member, &st);
 
 	if (st.nonce != NULL && st.ciphertext != NULL)
 	{

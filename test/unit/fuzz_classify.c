@@ -8,18 +8,28 @@
 #define _GNU_SOURCE 1			/* memmem */
 #include "fuzz_common.h"
 
+/* the documented outcome of a status, spelled by class, not as the code has it */
 static PusherOutcome
 expected(long s)
 {
-	if (s >= 200 && s <= 299)
+	if (s / 100 == 2)
 		return PUSHER_DELIVERED;
-	if (s == 408 || s == 429)
-		return PUSHER_RETRY;
-	if (s == 401 || s == 403 || s == 404 || s == 405 || s == 407)
-		return PUSHER_MISCONFIGURED;
-	if (s >= 400 && s <= 499)
-		return PUSHER_REJECTED;
-	return PUSHER_RETRY;
+	if (s / 100 != 4)
+		return PUSHER_RETRY;	/* 0, 1xx, 3xx, 5xx */
+	switch (s)
+	{
+		case 408:
+		case 429:
+			return PUSHER_RETRY;
+		case 401:
+		case 403:
+		case 404:
+		case 405:
+		case 407:
+			return PUSHER_MISCONFIGURED;
+		default:
+			return PUSHER_REJECTED;
+	}
 }
 
 int

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * test_template.c
- *	  Unit tests of pusher_parse_template() (src/pusher.c), the syntax of
- *	  capture's channel templates: the callback sequence for accepted
+ *	  Unit tests of pusher_parse_template() (src/channel_template.c), the
+ *	  syntax of capture's channel templates: the callback sequence for accepted
  *	  templates, the exact reason for every kind of refusal (the same
  *	  sentences capture.c puts in its error details, see
  *	  expected/capture_ddl.out), which parts are reported before a refusal,

@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * fuzz_json_string.c
+ * fuzz_body.c
  *	  libFuzzer target: JSON string escaping.  Any bytes escape to a JSON
  *	  string that PostgreSQL's parser accepts and de-escapes back to the same
  *	  bytes; event and batch bodies built around them are valid JSON.

@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * fuzz_webhook.c
+ * fuzz_sign.c
  *	  libFuzzer target: webhook verification and auth signatures.  Input is
  *	  "secret\nsignature\nbody".  A signature verifies exactly when it equals
  *	  the hex HMAC-SHA256 of the body; the right one always verifies.

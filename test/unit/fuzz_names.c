@@ -1,5 +1,5 @@
 /*-------------------------------------------------------------------------
- * fuzz_validate.c
+ * fuzz_names.c
  *	  libFuzzer target: channel, event and socket_id validation against
  *	  straightforward oracles of Pusher's rules, on arbitrary bytes.
  *-------------------------------------------------------------------------
@@ -23,13 +23,10 @@ oracle_channel(const uint8_t *d, size_t n)
 static bool
 oracle_event(const uint8_t *d, size_t n)
 {
-	if (n < 1 || n > 200 || memchr(d, 0, n) != NULL)
-		return false;
-	if (n >= 7 && memcmp(d, "pusher:", 7) == 0)
-		return false;
-	if (n >= 16 && memcmp(d, "pusher_internal:", 16) == 0)
-		return false;
-	return true;
+	bool		reserved = (n >= 7 && memcmp(d, "pusher:", 7) == 0) ||
+		(n >= 16 && memcmp(d, "pusher_internal:", 16) == 0);
+
+	return n >= 1 && n <= 200 && memchr(d, 0, n) == NULL && !reserved;
 }
 
 static bool
