@@ -4,8 +4,9 @@
  *	  the subscriber authorization functions: one place, one message and
  *	  one hint for each kind of bad value (see args.h).
  *
- * The rules themselves are the Pusher protocol's and live in pusher.c
- * (pure C); this module turns their verdicts into errors.
+ * The rules themselves are the Pusher protocol's and live in pusher_names.c
+ * (pure C); this module turns their verdicts into errors.  Their reasons are
+ * complete sentences, each the error's detail; the message names the value.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -42,8 +43,8 @@ rtpush_check_event(const char *event)
 	if (!pusher_valid_event(event, strlen(event), &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid event name"),
-				 errdetail("Event name \"%s\" %s.", event, why),
+				 errmsg("invalid event name \"%s\"", event),
+				 errdetail("%s", why),
 				 errhint("Use a non-empty name of at most %d characters.",
 						 PUSHER_MAX_EVENT_LEN)));
 }
@@ -56,8 +57,8 @@ rtpush_check_channel(const char *channel)
 	if (!pusher_valid_channel(channel, strlen(channel), &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid channel name"),
-				 errdetail("Channel \"%s\" %s.", channel, why),
+				 errmsg("invalid channel name \"%s\"", channel),
+				 errdetail("%s", why),
 				 errhint(CHANNEL_HINT, PUSHER_MAX_CHANNEL_LEN)));
 }
 
@@ -70,12 +71,13 @@ rtpush_check_template_channel(const char *channel, const char *template,
 	if (!pusher_valid_channel(channel, strlen(channel), &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid channel name from template \"%s\"", template),
-				 errdetail_plural("Channel \"%s\", made with the value of column %s, %s.",
-								  "Channel \"%s\", made with the values of columns %s, %s.",
-								  ncolumns, channel, columns, why),
-				 errhint(CHANNEL_HINT " Make the columns' values fit, or use other columns.",
-						 PUSHER_MAX_CHANNEL_LEN)));
+				 errmsg("invalid channel name \"%s\" from template \"%s\"", channel, template),
+				 errdetail("%s", why),
+				 ncolumns == 1 ?
+				 errhint(CHANNEL_HINT " Make the values of column %s fit, or use another column.",
+						 PUSHER_MAX_CHANNEL_LEN, columns) :
+				 errhint(CHANNEL_HINT " Make the values of columns %s fit, or use other columns.",
+						 PUSHER_MAX_CHANNEL_LEN, columns)));
 }
 
 void
@@ -103,8 +105,8 @@ rtpush_check_socket_id(const char *sid)
 	if (!pusher_valid_socket_id(sid, strlen(sid), &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid socket id"),
-				 errdetail("Socket id \"%s\" %s.", sid, why),
+				 errmsg("invalid socket id \"%s\"", sid),
+				 errdetail("%s", why),
 				 errhint(SOCKET_ID_HINT)));
 }
 
@@ -123,9 +125,8 @@ rtpush_writer_socket_id(const char *given)
 	if (!pusher_valid_socket_id(rtpush_socket_id, strlen(rtpush_socket_id), &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid socket id"),
-				 errdetail("Socket id \"%s\" (from rtpush.socket_id) %s.",
-						   rtpush_socket_id, why),
+				 errmsg("invalid socket id \"%s\" in rtpush.socket_id", rtpush_socket_id),
+				 errdetail("%s", why),
 				 errhint(SOCKET_ID_HINT)));
 	return rtpush_socket_id;
 }

@@ -92,7 +92,7 @@ check_pattern(const char *pattern)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid channel pattern \"%s\"", pattern),
-				 errdetail("Pattern \"%s\" %s.", pattern, why),
+				 errdetail("%s", why),
 				 errhint("Patterns are channel names in which {name} stands for one segment without dots and a trailing \".*\" for one or more further segments.")));
 }
 

@@ -38,18 +38,18 @@ pusher_valid_pattern(const char *pattern, const char **why)
 
 	if (pattern == NULL || pattern[0] == '\0')
 	{
-		*why = "is empty";
+		*why = "The pattern is empty.";
 		return false;
 	}
 	len = strlen(pattern);
 	if (len > PATTERN_MAX_LEN)
 	{
-		*why = "is longer than 1024 characters";
+		*why = "The pattern is longer than 1024 characters.";
 		return false;
 	}
 	if (pattern[0] == '#')
 	{
-		*why = "starts with '#', which is reserved";
+		*why = "The pattern starts with '#', which is reserved.";
 		return false;
 	}
 	for (size_t i = 0; i < len; i++)
@@ -64,22 +64,22 @@ pusher_valid_pattern(const char *pattern, const char **why)
 				i++;
 			if (i >= len || pattern[i] != '}' || i == start)
 			{
-				*why = "has a placeholder that is not {name} with a name of letters, digits and _";
+				*why = "The pattern has a placeholder that is not {name} with a name of letters, digits and _.";
 				return false;
 			}
 			if (i - start > PATTERN_MAX_NAME)
 			{
-				*why = "has a placeholder name longer than 63 characters";
+				*why = "The pattern has a placeholder name longer than 63 characters.";
 				return false;
 			}
 			if (i + 1 < len && pattern[i + 1] != '.')
 			{
-				*why = "has a placeholder not followed by '.' or the end";
+				*why = "The pattern has a placeholder not followed by '.' or the end.";
 				return false;
 			}
 			if (nnames >= PATTERN_MAX_PLACEHOLDERS)
 			{
-				*why = "has more than 16 placeholders";
+				*why = "The pattern has more than 16 placeholders.";
 				return false;
 			}
 			for (int k = 0; k < nnames; k++)
@@ -87,7 +87,7 @@ pusher_valid_pattern(const char *pattern, const char **why)
 				if (namelens[k] == i - start &&
 					memcmp(names[k], pattern + start, i - start) == 0)
 				{
-					*why = "uses the same placeholder name twice";
+					*why = "The pattern uses the same placeholder name twice.";
 					return false;
 				}
 			}
@@ -98,18 +98,18 @@ pusher_valid_pattern(const char *pattern, const char **why)
 		{
 			if (i + 1 != len || i < 2 || pattern[i - 1] != '.')
 			{
-				*why = "has a '*' that is not a final \".*\"";
+				*why = "The pattern has a '*' that is not a final \".*\".";
 				return false;
 			}
 		}
 		else if (c == '}')
 		{
-			*why = "has a '}' without '{'";
+			*why = "The pattern has a '}' without '{'.";
 			return false;
 		}
 		else if (!pusher_channel_char((unsigned char) c))
 		{
-			*why = "contains a character outside A-Z a-z 0-9 _ - = @ , . ; and placeholders";
+			*why = "The pattern has a character outside the allowed set (A-Z a-z 0-9 _ - = @ , . ; and placeholders).";
 			return false;
 		}
 	}

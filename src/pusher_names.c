@@ -4,7 +4,7 @@
  *	  socket ids, and the channel kinds (private, presence, encrypted).
  *
  * Pure C, no SQL, curl or ereport; failures come back as static English
- * reasons.  Builds in the backend and, with -DFRONTEND, in test/unit.
+ * reasons, each a complete sentence (the caller's message names the value).  Builds in the backend and, with -DFRONTEND, in test/unit.
  *-------------------------------------------------------------------------
  */
 #ifdef FRONTEND
@@ -34,10 +34,10 @@ typedef enum ChannelFault
 	before "is empty" after, \
 	before "is longer than 164 characters" after, \
 	before "starts with '#', which is reserved" after, \
-	before "contains a character outside A-Z a-z 0-9 _ - = @ , . ;" after \
+	before "has a character outside the allowed set (A-Z a-z 0-9 _ - = @ , . ;)" after \
 }
 
-static const char *const channel_reasons[] = CHANNEL_REASONS("", "");
+static const char *const channel_reasons[] = CHANNEL_REASONS("The name ", ".");
 static const char *const template_channel_reasons[] =
 CHANNEL_REASONS("The channel it makes ", ".");
 
@@ -88,27 +88,27 @@ pusher_valid_event(const char *name, size_t len, const char **why)
 {
 	if (name == NULL || len == 0)
 	{
-		*why = "is empty";
+		*why = "The name is empty.";
 		return false;
 	}
 	if (len > PUSHER_MAX_EVENT_LEN)
 	{
-		*why = "is longer than 200 characters";
+		*why = "The name is longer than 200 characters.";
 		return false;
 	}
 	if (memchr(name, '\0', len) != NULL)
 	{
-		*why = "contains a zero byte";
+		*why = "The name contains a zero byte.";
 		return false;
 	}
 	if (len >= 7 && memcmp(name, "pusher:", 7) == 0)
 	{
-		*why = "starts with \"pusher:\", which is reserved for the protocol";
+		*why = "The name starts with \"pusher:\", which is reserved for the protocol.";
 		return false;
 	}
 	if (len >= 16 && memcmp(name, "pusher_internal:", 16) == 0)
 	{
-		*why = "starts with \"pusher_internal:\", which is reserved for the protocol";
+		*why = "The name starts with \"pusher_internal:\", which is reserved for the protocol.";
 		return false;
 	}
 	return true;
@@ -123,7 +123,7 @@ pusher_valid_socket_id(const char *sid, size_t len, const char **why)
 
 	if (sid == NULL || len == 0)
 	{
-		*why = "is empty";
+		*why = "The socket id is empty.";
 		return false;
 	}
 	while (i < len && sid[i] >= '0' && sid[i] <= '9')
@@ -141,7 +141,7 @@ pusher_valid_socket_id(const char *sid, size_t len, const char **why)
 	}
 	if (int_digits == 0 || frac_digits == 0 || i != len)
 	{
-		*why = "must be digits, a dot and digits (like 1234.5678)";
+		*why = "The socket id is not digits, a dot and digits (like 1234.5678).";
 		return false;
 	}
 	return true;

@@ -4,7 +4,7 @@
  *	  validation and the channel kinds.
  *
  * Pure C: no SQL, no curl, no ereport; failures come back as static English
- * reasons.  Links into the standalone unit tests and fuzzers (test/unit).
+ * reasons, each a complete sentence.  Links into the standalone unit tests and fuzzers (test/unit).
  *-------------------------------------------------------------------------
  */
 #ifndef RTPUSH_PUSHER_NAMES_H

@@ -110,7 +110,8 @@ reference_parse(const char *tmpl, StringInfo seq, StringInfo why)
 	}
 	else if (!pusher_valid_channel(sample.data, sample.len, &cwhy))
 	{
-		appendStringInfo(why, "The channel it makes %s.", cwhy);
+		/* the bare reason is "The name <...>.": the same words about the made channel */
+		appendStringInfo(why, "The channel it makes %s", cwhy + strlen("The name "));
 		valid = false;
 	}
 	pfree(sample.data);

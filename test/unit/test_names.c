@@ -46,17 +46,17 @@ test_channel_validation(void)
 	ok(valid_channel(name), "channel: 164 characters is the maximum");
 	name[164] = 'a';
 	name[165] = '\0';
-	is_str(reason(pusher_valid_channel, name, 165), "is longer than 164 characters", "channel: 165 characters is refused");
-	is_str(reason(pusher_valid_channel, "", 0), "is empty", "channel: empty is refused");
+	is_str(reason(pusher_valid_channel, name, 165), "The name is longer than 164 characters.", "channel: 165 characters is refused");
+	is_str(reason(pusher_valid_channel, "", 0), "The name is empty.", "channel: empty is refused");
 	ok(!pusher_valid_channel(NULL, 0, &why), "channel: NULL is refused");
-	is_str(reason(pusher_valid_channel, "#server-to-user-1", 17), "starts with '#', which is reserved", "channel: leading '#' is reserved");
-	is_str(reason(pusher_valid_channel, "a b", 3), "contains a character outside A-Z a-z 0-9 _ - = @ , . ;", "channel: space is refused");
+	is_str(reason(pusher_valid_channel, "#server-to-user-1", 17), "The name starts with '#', which is reserved.", "channel: leading '#' is reserved");
+	is_str(reason(pusher_valid_channel, "a b", 3), "The name has a character outside the allowed set (A-Z a-z 0-9 _ - = @ , . ;).", "channel: space is refused");
 	ok(!valid_channel("private-user.1%2e2"), "channel: percent-encoded text is refused");
 	ok(!valid_channel("private-user/1"), "channel: slash is refused");
 	ok(!valid_channel("test_channel:"), "channel: trailing colon is refused (pusher-http-php AuthorizeChannelTest)");
 	ok(!valid_channel(":test_channel"), "channel: leading colon is refused (pusher-http-php AuthorizeChannelTest)");
 	ok(!valid_channel("test_channel\n:"), "channel: newline is refused (pusher-http-php AuthorizeChannelTest)");
-	is_str(reason(pusher_valid_channel, "ab\0c", 4), "contains a character outside A-Z a-z 0-9 _ - = @ , . ;", "channel: embedded zero byte is refused");
+	is_str(reason(pusher_valid_channel, "ab\0c", 4), "The name has a character outside the allowed set (A-Z a-z 0-9 _ - = @ , . ;).", "channel: embedded zero byte is refused");
 	ok(!valid_channel("caf\xc3\xa9"), "channel: non-ASCII is refused");
 	ok(!valid_channel("a#b"), "channel: '#' inside is refused");
 	ok(!valid_channel("a*b") && !valid_channel("a{b}"), "channel: pattern syntax is refused in names");
@@ -73,12 +73,12 @@ test_event_validation(void)
 	memset(name, 'e', 200);
 	is_str(reason(pusher_valid_event, name, 200), "(valid)", "event: 200 characters is the maximum");
 	memset(name, 'e', 201);
-	is_str(reason(pusher_valid_event, name, 201), "is longer than 200 characters", "event: 201 characters is refused");
-	is_str(reason(pusher_valid_event, "", 0), "is empty", "event: empty is refused");
-	is_str(reason(pusher_valid_event, "pusher:subscribe", 16), "starts with \"pusher:\", which is reserved for the protocol", "event: pusher: prefix is reserved");
-	is_str(reason(pusher_valid_event, "pusher_internal:member_added", 28), "starts with \"pusher_internal:\", which is reserved for the protocol", "event: pusher_internal: prefix is reserved");
+	is_str(reason(pusher_valid_event, name, 201), "The name is longer than 200 characters.", "event: 201 characters is refused");
+	is_str(reason(pusher_valid_event, "", 0), "The name is empty.", "event: empty is refused");
+	is_str(reason(pusher_valid_event, "pusher:subscribe", 16), "The name starts with \"pusher:\", which is reserved for the protocol.", "event: pusher: prefix is reserved");
+	is_str(reason(pusher_valid_event, "pusher_internal:member_added", 28), "The name starts with \"pusher_internal:\", which is reserved for the protocol.", "event: pusher_internal: prefix is reserved");
 	is_str(reason(pusher_valid_event, "pusher", 6), "(valid)", "event: 'pusher' alone is fine");
-	is_str(reason(pusher_valid_event, "a\0b", 3), "contains a zero byte", "event: embedded zero byte is refused");
+	is_str(reason(pusher_valid_event, "a\0b", 3), "The name contains a zero byte.", "event: embedded zero byte is refused");
 }
 
 static void
@@ -92,9 +92,9 @@ test_socket_id_validation(void)
 	for (int i = 0; i < lengthof(good); i++)
 		is_str(reason(pusher_valid_socket_id, good[i], strlen(good[i])), "(valid)", psprintf("socket_id: %s is valid", good[i]));
 	for (int i = 0; i < lengthof(bad); i++)
-		is_str(reason(pusher_valid_socket_id, bad[i], strlen(bad[i])), "must be digits, a dot and digits (like 1234.5678)",
+		is_str(reason(pusher_valid_socket_id, bad[i], strlen(bad[i])), "The socket id is not digits, a dot and digits (like 1234.5678).",
 			   psprintf("socket_id: bad case %d is refused", i + 1));
-	is_str(reason(pusher_valid_socket_id, "", 0), "is empty", "socket_id: empty is refused");
+	is_str(reason(pusher_valid_socket_id, "", 0), "The socket id is empty.", "socket_id: empty is refused");
 }
 
 static void

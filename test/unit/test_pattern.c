@@ -54,26 +54,26 @@ test_patterns(void)
 	is_str(pattern_reason("private-conversation.{conversation_id}"), "(valid)", "pattern: private-conversation.{conversation_id}");
 	is_str(pattern_reason("private-doctor.{doctor_id}.ratings"), "(valid)", "pattern: private-doctor.{doctor_id}.ratings");
 	is_str(pattern_reason("presence-online"), "(valid)", "pattern: fixed name");
-	is_str(pattern_reason(""), "is empty", "pattern: empty");
-	is_str(pattern_reason("private-{"), "has a placeholder that is not {name} with a name of letters, digits and _", "pattern: unclosed brace");
-	is_str(pattern_reason("private-{}"), "has a placeholder that is not {name} with a name of letters, digits and _", "pattern: empty placeholder");
-	is_str(pattern_reason("private-{1a}"), "has a placeholder that is not {name} with a name of letters, digits and _", "pattern: name starting with a digit");
-	is_str(pattern_reason("private-{a-b}"), "has a placeholder that is not {name} with a name of letters, digits and _", "pattern: name with '-'");
-	is_str(pattern_reason("private-{a}b"), "has a placeholder not followed by '.' or the end", "pattern: placeholder inside a segment");
-	is_str(pattern_reason("private-{a}{b}"), "has a placeholder not followed by '.' or the end", "pattern: adjacent placeholders");
-	is_str(pattern_reason("private-*"), "has a '*' that is not a final \".*\"", "pattern: bare star");
-	is_str(pattern_reason("private-user.*.x"), "has a '*' that is not a final \".*\"", "pattern: star in the middle");
-	is_str(pattern_reason("private-user.**"), "has a '*' that is not a final \".*\"", "pattern: double star");
-	is_str(pattern_reason("private-user.{a}.{a}"), "uses the same placeholder name twice", "pattern: repeated placeholder");
-	is_str(pattern_reason("private-}"), "has a '}' without '{'", "pattern: stray brace");
-	is_str(pattern_reason("private user"), "contains a character outside A-Z a-z 0-9 _ - = @ , . ; and placeholders", "pattern: space");
-	is_str(pattern_reason("private-%7Buser%7D"), "contains a character outside A-Z a-z 0-9 _ - = @ , . ; and placeholders", "pattern: percent-encoding");
-	is_str(pattern_reason("#server"), "starts with '#', which is reserved", "pattern: leading '#'");
+	is_str(pattern_reason(""), "The pattern is empty.", "pattern: empty");
+	is_str(pattern_reason("private-{"), "The pattern has a placeholder that is not {name} with a name of letters, digits and _.", "pattern: unclosed brace");
+	is_str(pattern_reason("private-{}"), "The pattern has a placeholder that is not {name} with a name of letters, digits and _.", "pattern: empty placeholder");
+	is_str(pattern_reason("private-{1a}"), "The pattern has a placeholder that is not {name} with a name of letters, digits and _.", "pattern: name starting with a digit");
+	is_str(pattern_reason("private-{a-b}"), "The pattern has a placeholder that is not {name} with a name of letters, digits and _.", "pattern: name with '-'");
+	is_str(pattern_reason("private-{a}b"), "The pattern has a placeholder not followed by '.' or the end.", "pattern: placeholder inside a segment");
+	is_str(pattern_reason("private-{a}{b}"), "The pattern has a placeholder not followed by '.' or the end.", "pattern: adjacent placeholders");
+	is_str(pattern_reason("private-*"), "The pattern has a '*' that is not a final \".*\".", "pattern: bare star");
+	is_str(pattern_reason("private-user.*.x"), "The pattern has a '*' that is not a final \".*\".", "pattern: star in the middle");
+	is_str(pattern_reason("private-user.**"), "The pattern has a '*' that is not a final \".*\".", "pattern: double star");
+	is_str(pattern_reason("private-user.{a}.{a}"), "The pattern uses the same placeholder name twice.", "pattern: repeated placeholder");
+	is_str(pattern_reason("private-}"), "The pattern has a '}' without '{'.", "pattern: stray brace");
+	is_str(pattern_reason("private user"), "The pattern has a character outside the allowed set (A-Z a-z 0-9 _ - = @ , . ; and placeholders).", "pattern: space");
+	is_str(pattern_reason("private-%7Buser%7D"), "The pattern has a character outside the allowed set (A-Z a-z 0-9 _ - = @ , . ; and placeholders).", "pattern: percent-encoding");
+	is_str(pattern_reason("#server"), "The pattern starts with '#', which is reserved.", "pattern: leading '#'");
 	initStringInfo(&many);
 	appendStringInfoString(&many, "p");
 	for (int i = 0; i < 17; i++)
 		appendStringInfo(&many, ".{p%d}", i);
-	is_str(pattern_reason(many.data), "has more than 16 placeholders", "pattern: 17 placeholders");
+	is_str(pattern_reason(many.data), "The pattern has more than 16 placeholders.", "pattern: 17 placeholders");
 
 	/* the guide's escape: user 1 must not get private-user.12.* */
 	is_str(match("private-user.{user_id}.*", "private-user.12.notifications"), "user_id=12;",
