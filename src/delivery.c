@@ -78,7 +78,7 @@ void
 delivery_reset(void)
 {
 	held_reset();
-	delivery_outcomes_written();	/* drops them; the arrays are kept */
+	outcomes_drop();			/* the arrays are kept */
 	requests_reset();
 	dispatch.due = true;
 	dispatch.retry_at = 0;

@@ -66,8 +66,20 @@ typedef struct DeliveryOutcomes
 	int			ndead;
 } DeliveryOutcomes;
 
+/*
+ * Outcomes are written in batches: at once when a retry or dead letter is
+ * among them, else after OUTCOME_BATCH deletions or OUTCOME_DELAY_MS, or
+ * with the next fetch, whichever comes first.  What a crash loses of them
+ * is delivered again.
+ */
+#define OUTCOME_BATCH 1000
+#define OUTCOME_DELAY_MS 20
+
 extern DeliveryOutcomes *delivery_outcomes(void);
 extern bool delivery_has_outcomes(void);
+/* should the worker write them now?  (the delay counts from the first ask) */
+extern bool delivery_outcomes_due(TimestampTz now);
+/* they were written (and committed): the queue starts over */
 extern void delivery_outcomes_written(void);
 
 #endif

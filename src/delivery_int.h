@@ -82,5 +82,6 @@ extern void requests_reset(void);
 extern void outcome_deleted(const OutboxEvent *ev);
 extern void outcome_add(bool dead, const OutboxEvent *ev, int status,
 						const char *response, const char *reason);
+extern void outcomes_drop(void);	/* forgets them unwritten */
 
 #endif

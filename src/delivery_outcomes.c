@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "delivery_int.h"
 
@@ -19,6 +20,7 @@ typedef struct OutcomeQueue
 	int			deleted_cap;
 	int			retries_cap;
 	int			dead_cap;
+	TimestampTz first_at;		/* first asked whether due; 0: not since written */
 } OutcomeQueue;
 
 static OutcomeQueue queue;
@@ -98,10 +100,30 @@ free_strings(OutboxOutcome *o, int n)
 	}
 }
 
+bool
+delivery_outcomes_due(TimestampTz now)
+{
+	DeliveryOutcomes *o = &queue.o;
+
+	if (!delivery_has_outcomes())
+		return false;
+	if (queue.first_at == 0)
+		queue.first_at = now;
+	return o->nretries > 0 || o->ndead > 0 || o->ndeleted >= OUTCOME_BATCH ||
+		now >= TimestampTzPlusMilliseconds(queue.first_at, OUTCOME_DELAY_MS);
+}
+
 void
-delivery_outcomes_written(void)
+outcomes_drop(void)
 {
 	free_strings(queue.o.retries, queue.o.nretries);
 	free_strings(queue.o.dead, queue.o.ndead);
 	queue.o.ndeleted = queue.o.nretries = queue.o.ndead = 0;
+}
+
+void
+delivery_outcomes_written(void)
+{
+	outcomes_drop();
+	queue.first_at = 0;
 }

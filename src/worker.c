@@ -41,15 +41,12 @@
 
 PGDLLEXPORT void rtpush_worker_main(Datum arg);
 
-#define OUTCOME_BATCH 1000
-#define OUTCOME_DELAY_MS 20
 #define ERROR_PAUSE_MS 1000
 
 static volatile sig_atomic_t got_sigterm = false;
 static Oid	extension_oid = InvalidOid;
 static TimestampTz next_poll = 0;
 static bool fetch_more = true;
-static TimestampTz first_outcome_at = 0;
 static bool wake_pending = true;
 static bool recheck_extension = true;	/* look it up in the next transaction */
 static const char *reported_state = NULL; /* its name; NULL: report again */
@@ -370,25 +367,6 @@ reload_if_asked(void)
 	}
 }
 
-/*
- * Outcomes are written in batches: at once when a retry or dead letter is
- * among them, else after OUTCOME_BATCH deletions or OUTCOME_DELAY_MS, or
- * with the next fetch, whichever comes first.  What a crash loses of them
- * is delivered again.
- */
-static bool
-outcomes_due(TimestampTz now)
-{
-	DeliveryOutcomes *o = delivery_outcomes();
-
-	if (!delivery_has_outcomes())
-		return false;
-	if (first_outcome_at == 0)
-		first_outcome_at = now;
-	return o->nretries > 0 || o->ndead > 0 || o->ndeleted >= OUTCOME_BATCH ||
-		now >= TimestampTzPlusMilliseconds(first_outcome_at, OUTCOME_DELAY_MS);
-}
-
 static void
 loop_once(MemoryContext turn, bool *woken)
 {
@@ -405,7 +383,7 @@ loop_once(MemoryContext turn, bool *woken)
 		next_poll = TimestampTzPlusMilliseconds(now, rtpush_poll_interval);
 	if (now < error_until)
 		want_fetch = false;		/* a pause after an error: outcomes wait too */
-	if (now >= error_until && (want_fetch || outcomes_due(now)))
+	if (now >= error_until && (want_fetch || delivery_outcomes_due(now)))
 	{
 		if (want_fetch)
 			wake_pending = false;
@@ -413,8 +391,6 @@ loop_once(MemoryContext turn, bool *woken)
 			recheck_extension = true;
 		if (!run_transaction(want_fetch))
 			next_poll = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_PAUSE_MS);
-		else if (!delivery_has_outcomes())
-			first_outcome_at = 0;
 	}
 
 	MemoryContextReset(turn);
