@@ -41,17 +41,12 @@
 
 PGDLLEXPORT void rtpush_worker_main(Datum arg);
 
-#define FETCH_PAGE 1000
-#define MAX_HELD 10000
-#define OUTCOME_BATCH 1000
-#define OUTCOME_DELAY_MS 20
 #define ERROR_PAUSE_MS 1000
 
 static volatile sig_atomic_t got_sigterm = false;
 static Oid	extension_oid = InvalidOid;
 static TimestampTz next_poll = 0;
 static bool fetch_more = true;
-static TimestampTz first_outcome_at = 0;
 static bool wake_pending = true;
 static bool recheck_extension = true;	/* look it up in the next transaction */
 static const char *reported_state = NULL; /* its name; NULL: report again */
@@ -122,20 +117,20 @@ write_outcomes(void)
 	outbox_dead_letter(o->dead, o->ndead);
 }
 
+/* Fetches what delivery_start_fetch() says, and hands it to delivery_add(). */
 static void
 fetch_events(void)
 {
 	OutboxEvent *evs[FETCH_PAGE];
-	int			room = Min(FETCH_PAGE, MAX_HELD - delivery_held());
+	FetchPlan	plan = delivery_start_fetch();
 	int			n;
 
-	if (room < FETCH_PAGE / 4)
+	if (plan.kind == FETCH_NOTHING)
 		return;
-	if (delivery_rescan_due())
+	if (plan.kind == FETCH_FROM_START)
 	{
 		/* events of parked channels lie behind the read: read it all again */
 		outbox_rewind();
-		delivery_rescan_started();
 		fetch_more = true;
 	}
 	if (outbox_reading_from_start())
@@ -149,7 +144,7 @@ fetch_events(void)
 		PopActiveSnapshot();
 		PushActiveSnapshot(GetTransactionSnapshot());
 	}
-	n = outbox_fetch(evs, room, &fetch_more, delivery_context());
+	n = outbox_fetch(evs, Min(plan.max, FETCH_PAGE), &fetch_more, delivery_context());
 	for (int i = 0; i < n; i++)
 		delivery_add(evs[i]);
 }
@@ -372,31 +367,6 @@ reload_if_asked(void)
 	}
 }
 
-static bool
-room_to_fetch(void)
-{
-	return delivery_held() <= MAX_HELD - FETCH_PAGE;
-}
-
-/*
- * Outcomes are written in batches: at once when a retry or dead letter is
- * among them, else after OUTCOME_BATCH deletions or OUTCOME_DELAY_MS, or
- * with the next fetch, whichever comes first.  What a crash loses of them
- * is delivered again.
- */
-static bool
-outcomes_due(TimestampTz now)
-{
-	DeliveryOutcomes *o = delivery_outcomes();
-
-	if (!delivery_has_outcomes())
-		return false;
-	if (first_outcome_at == 0)
-		first_outcome_at = now;
-	return o->nretries > 0 || o->ndead > 0 || o->ndeleted >= OUTCOME_BATCH ||
-		now >= TimestampTzPlusMilliseconds(first_outcome_at, OUTCOME_DELAY_MS);
-}
-
 static void
 loop_once(MemoryContext turn, bool *woken)
 {
@@ -407,14 +377,13 @@ loop_once(MemoryContext turn, bool *woken)
 
 	/* a wake is kept until a fetch has seen what woke us */
 	wake_pending |= *woken;
-	want_fetch = (wake_pending || poll_due || fetch_more || delivery_rescan_due()) &&
-		room_to_fetch();
+	want_fetch = delivery_next_fetch(wake_pending || poll_due || fetch_more).kind != FETCH_NOTHING;
 
 	if (poll_due)
 		next_poll = TimestampTzPlusMilliseconds(now, rtpush_poll_interval);
 	if (now < error_until)
 		want_fetch = false;		/* a pause after an error: outcomes wait too */
-	if (now >= error_until && (want_fetch || outcomes_due(now)))
+	if (now >= error_until && (want_fetch || delivery_outcomes_due(now)))
 	{
 		if (want_fetch)
 			wake_pending = false;
@@ -422,8 +391,6 @@ loop_once(MemoryContext turn, bool *woken)
 			recheck_extension = true;
 		if (!run_transaction(want_fetch))
 			next_poll = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_PAUSE_MS);
-		else if (!delivery_has_outcomes())
-			first_outcome_at = 0;
 	}
 
 	MemoryContextReset(turn);
@@ -434,7 +401,7 @@ loop_once(MemoryContext turn, bool *woken)
 	rtpush_status_counts(http_active(), delivery_held(), delivery_parked());
 
 	timeout = wait_timeout();
-	if (fetch_more && room_to_fetch())
+	if (fetch_more && delivery_next_fetch(true).kind != FETCH_NOTHING)
 		timeout = 0;			/* more rows in the window */
 	else if (delivery_has_outcomes())
 		timeout = Min(timeout, OUTCOME_DELAY_MS);

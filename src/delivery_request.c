@@ -1,0 +1,309 @@
+/*-------------------------------------------------------------------------
+ * delivery_request.c
+ *	  Requests: building, signing and posting them, and what their answers
+ *	  do to their events (delivered, retried with backoff, split,
+ *	  dead-lettered, put back) and to the endpoint's pause.
+ *
+ * An unreachable endpoint, or a 429 with Retry-After, pauses every new
+ * request (with backoff) rather than spending the retries of every held
+ * event; any success resumes.  The backoff and the pause are schedule.c's
+ * decisions.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "common/pg_prng.h"
+#include "lib/stringinfo.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "clock.h"
+#include "delivery_health.h"
+#include "delivery_int.h"
+#include "payload.h"
+#include "schedule.h"
+#include "settings.h"
+#include "status.h"
+
+typedef struct RequestState
+{
+	int			inflight;		/* requests started, not yet answered */
+	Pause		pause;			/* endpoint down or rate-limiting us */
+} RequestState;
+
+static RequestState requests;
+
+static void request_done(void *arg, const HttpResult *r);
+
+bool
+request_configured(void)
+{
+	return rtpush_app_id[0] && rtpush_key[0] && rtpush_secret[0];
+}
+
+int
+requests_in_flight(void)
+{
+	return requests.inflight;
+}
+
+TimestampTz
+requests_paused_until(void)
+{
+	return requests.pause.until;
+}
+
+/* Every request was abandoned: none in flight, no pause. */
+void
+requests_reset(void)
+{
+	requests.inflight = 0;
+	schedule_resume(&requests.pause);
+}
+
+Request *
+request_new(bool alone)
+{
+	Request    *req = MemoryContextAllocZero(TopMemoryContext, sizeof(Request));
+
+	req->alone = alone;
+	req->open_index = -1;
+	return req;
+}
+
+/* ---- building and posting ---- */
+
+/* Builds the request body; false with *why if an event cannot be sent. */
+static bool
+build_body(StringInfo body, Request *req, const char **why)
+{
+	PusherEvent evs[PUSHER_MAX_BATCH];
+
+	for (int i = 0; i < req->n; i++)
+	{
+		OutboxEvent *ev = req->items[i]->ev;
+
+		evs[i].name = ev->event;
+		evs[i].channels = (const char *const *) ev->channels;
+		evs[i].nchannels = ev->nchannels;
+		evs[i].socket_id = ev->socket_id;
+		if (!payload_for_channels(ev->id, ev->channels, ev->nchannels, ev->data, ev->datalen,
+								  &evs[i].data, &evs[i].datalen, why))
+			return false;
+	}
+	if (req->alone)
+		pusher_events_body(body, &evs[0]);
+	else
+		pusher_batch_body(body, evs, req->n);
+	return true;
+}
+
+void
+request_start(Request *req)
+{
+	StringInfoData body,
+				url;
+	char		path[128];
+	HttpOptions opts;
+	const char *why = NULL;
+
+	requests.inflight++;
+	req->started = true;
+	if (req->n == 1)
+		req->alone = true;		/* a single event goes to /events */
+	initStringInfo(&body);
+	if (!build_body(&body, req, &why))
+	{
+		/* fails like a transport error: retried, then dead-lettered */
+		HttpResult	r = {0};
+
+		r.error = why;
+		req->unsendable = true;
+		request_done(req, &r);
+		return;
+	}
+	snprintf(path, sizeof(path), "/apps/%s/%s", rtpush_app_id,
+			 req->alone ? "events" : "batch_events");
+	initStringInfo(&url);
+	appendStringInfo(&url, "%s://%s:%d%s?", rtpush_scheme, rtpush_effective_host(),
+					 rtpush_effective_port(), path);
+	pusher_sign_request(&url, "POST", path, rtpush_key, rtpush_secret,
+						(long) time(NULL), body.data, body.len);
+
+	opts.connect_timeout_ms = rtpush_connect_timeout;
+	opts.timeout_ms = rtpush_request_timeout;
+	opts.ca_file = rtpush_ca_file;
+	opts.max_connections = rtpush_max_in_flight;
+	http_post(url.data, body.data, body.len, &opts, request_done, req);
+	rtpush_status_count(COUNT_REQUESTS);
+	pfree(body.data);
+	pfree(url.data);
+}
+
+/* ---- answers ---- */
+
+static Backoff
+backoff_settings(void)
+{
+	Backoff		b = {rtpush_retry_base, rtpush_retry_max};
+
+	return b;
+}
+
+static void
+delivered(Request *req, TimestampTz now)
+{
+	double		lat[PUSHER_MAX_BATCH];
+
+	for (int i = 0; i < req->n; i++)
+	{
+		Held	   *h = req->items[i];
+
+		lat[i] = (double) (now - h->ev->queued_at);
+		outcome_deleted(h->ev);
+		held_set_failing(h, false);
+		held_forget(h);
+	}
+	rtpush_status_delivered(req->n, lat);
+}
+
+static void
+dead(Held *h, int status, const char *response, const char *reason)
+{
+	outcome_add(true, h->ev, status, response, reason);
+	rtpush_status_count(COUNT_DEAD);
+	held_forget(h);
+}
+
+static void
+retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
+{
+	ChannelState *failed[PUSHER_MAX_CHANNELS];
+	int			nfailed = 0;
+	Backoff		b = backoff_settings();
+
+	/* the channels it failed on (a multi-channel event goes alone) */
+	for (int i = 0; i < req->n; i++)
+		for (int j = 0; j < req->items[i]->ev->nchannels && nfailed < PUSHER_MAX_CHANNELS; j++)
+			failed[nfailed++] = req->items[i]->cs[j];
+	for (int i = 0; i < req->n; i++)
+	{
+		Held	   *h = req->items[i];
+		OutboxEvent *ev = h->ev;
+		bool		too_old = (now - ev->queued_at) / USECS_PER_SEC >= rtpush_max_age;
+		long		ms;
+
+		if (!r->unreachable)
+			ev->attempts++;		/* nothing reached the endpoint: not an attempt */
+		h->req = NULL;
+		/* the endpoint refused it (not down, not rate-limiting everyone) */
+		if (!r->unreachable && r->status != 429)
+			held_set_failing(h, true);
+		if (ev->attempts >= rtpush_max_attempts || too_old)
+		{
+			char		reason[512];
+
+			snprintf(reason, sizeof(reason), "%s after %d attempts: %s",
+					 too_old ? "expired" : "gave up", ev->attempts, why);
+			dead(h, (int) r->status, r->body, reason);
+			continue;
+		}
+		ms = schedule_backoff_ms(&b, ev->attempts, pg_prng_double(&pg_global_prng_state),
+								 r->retry_after);
+		ev->not_before = TimestampTzPlusMilliseconds(now, ms);
+		outcome_add(false, ev, (int) r->status, NULL, why);
+		rtpush_status_count(COUNT_RETRIED);
+	}
+	held_park_failed(failed, nfailed);
+}
+
+static void
+rejected(Request *req, const HttpResult *r, long status, const char *why)
+{
+	if (req->n > 1)
+	{
+		/* split: each event alone, so one bad event takes nobody with it */
+		for (int i = 0; i < req->n; i++)
+		{
+			req->items[i]->alone = true;
+			req->items[i]->req = NULL;
+		}
+		return;
+	}
+	req->items[0]->ev->attempts++;
+	dead(req->items[0], (int) status, r->body, why);
+}
+
+/*
+ * The answer was about the configuration, not these events: they go back
+ * to waiting, in order, without spending an attempt, until the pause ends.
+ */
+static void
+put_back(Request *req)
+{
+	for (int i = 0; i < req->n; i++)
+		req->items[i]->req = NULL;
+}
+
+static void
+describe(char *buf, size_t len, const HttpResult *r, long status)
+{
+	if (r->error)
+		snprintf(buf, len, "%s", r->error);
+	else
+		snprintf(buf, len, "HTTP %ld: %.200s", status, r->body ? r->body : "");
+}
+
+/* Unreachable, or a 429 with Retry-After: pause; a success resumes. */
+static void
+pause_or_resume(PusherOutcome outcome, const HttpResult *r)
+{
+	Backoff		b = backoff_settings();
+
+	if (outcome == PUSHER_DELIVERED)
+	{
+		schedule_resume(&requests.pause);
+		return;
+	}
+	if (outcome != PUSHER_RETRY || !(r->unreachable || (r->status == 429 && r->retry_after)))
+		return;
+	schedule_pause(&requests.pause, &b, pg_prng_double(&pg_global_prng_state), r->retry_after);
+}
+
+static void
+request_done(void *arg, const HttpResult *r)
+{
+	Request    *req = (Request *) arg;
+	TimestampTz now = rtpush_clock_now();
+	long		status;
+	char		why[320];
+	PusherOutcome outcome;
+
+	requests.inflight--;
+	dispatch_wake();
+	for (int i = 0; i < req->n; i++)
+		held_release_channels(req->items[i], req);
+	outcome = pusher_classify(r->status, r->body, r->bodylen, &status);
+	if (outcome != PUSHER_DELIVERED)
+	{
+		describe(why, sizeof(why), r, status);
+		rtpush_status_error(why);
+		rtpush_status_count(COUNT_FAILED);
+	}
+	pause_or_resume(outcome, r);
+	if (outcome == PUSHER_DELIVERED)
+		health_delivered();
+	else if ((outcome == PUSHER_RETRY || outcome == PUSHER_MISCONFIGURED) && !req->unsendable)
+		health_failed(outcome, status, r->unreachable, why, delivery_held());
+	if (outcome == PUSHER_DELIVERED)
+		delivered(req, now);
+	else if (outcome == PUSHER_MISCONFIGURED)
+		put_back(req);
+	else if (outcome == PUSHER_RETRY)
+		retry_later(req, r, why, now);
+	else
+		rejected(req, r, status, why);
+	pfree(req);
+}

@@ -1,0 +1,116 @@
+/*-------------------------------------------------------------------------
+ * schedule.h
+ *	  The delivery worker's scheduling decisions, pure C (no memory
+ *	  contexts, no SPI, no hash tables), with their limits: what to fetch
+ *	  next, when a failing channel parks and when parked events are read
+ *	  again, retry backoff and the pause of an unreachable endpoint, and
+ *	  which batch a single-channel event joins.  Time comes from clock.h.
+ *-------------------------------------------------------------------------
+ */
+#ifndef RTPUSH_SCHEDULE_H
+#define RTPUSH_SCHEDULE_H
+
+#include "datatype/timestamp.h"
+
+/* ---- fetching: at most MAX_HELD events held, read FETCH_PAGE at a time ---- */
+#define FETCH_PAGE 1000
+#define MAX_HELD 10000
+
+typedef enum FetchKind
+{
+	FETCH_NOTHING,				/* no room, or no reason to read */
+	FETCH_ON,					/* read on from where the last fetch stopped */
+	FETCH_FROM_START			/* read the outbox again from its start (a rescan) */
+} FetchKind;
+
+typedef struct FetchPlan
+{
+	FetchKind	kind;
+	int			max;			/* events to fetch at most */
+} FetchPlan;
+
+/* held: events held; asked: a wake, a poll or more rows; rescan_due: see below */
+extern FetchPlan schedule_fetch(int held, bool asked, bool rescan_due);
+
+/* ---- parking: a failing channel keeps at most PARK_AT events held ---- */
+#define PARK_AT 100
+#define RESCAN_MS 1000			/* between two rescans at least */
+
+/* the rescan that reads parked channels' events again */
+typedef struct Rescan
+{
+	int			nparked;		/* channels parked */
+	bool		wanted;			/* a parked channel moves */
+	TimestampTz last;			/* the last rescan started */
+} Rescan;
+
+/* must an event on a channel in this state wait in the outbox? */
+extern bool schedule_must_park(bool parked, bool failing, int held_on_it);
+/* a channel that just failed with held_on_it events: park its tail? */
+extern bool schedule_park_tail(bool parked, bool failing, int held_on_it);
+/* may a channel parking its tail keep one more event held? */
+extern bool schedule_keep_held(int kept);
+/* a parked channel now holds this many: does it move (read its parked ones)? */
+extern bool schedule_parked_moves(int held_on_it);
+
+extern void schedule_channel_parked(Rescan *r);
+extern void schedule_rescan_wanted(Rescan *r);
+extern bool schedule_rescan_due(const Rescan *r);
+extern void schedule_rescan_started(Rescan *r);
+
+/* ---- retries: exponential backoff with jitter; pauses of the endpoint ---- */
+#define PAUSE_MAX_MS 5000		/* a down endpoint is probed this often at least */
+
+typedef struct Backoff
+{
+	int			base_ms;		/* rtpush.retry_base */
+	int			max_ms;			/* rtpush.retry_max */
+} Backoff;
+
+/*
+ * ms before attempt attempts+1; jitter in [0, 1) scales it to [1/2, 1); a
+ * Retry-After header (or NULL) sets a floor
+ */
+extern long schedule_backoff_ms(const Backoff *b, int attempts, double jitter,
+								const char *retry_after);
+
+/* no new requests until 'until' (endpoint down or rate-limiting) */
+typedef struct Pause
+{
+	TimestampTz until;			/* 0: not paused */
+	int			n;				/* consecutive pauses */
+} Pause;
+
+/* a request found the endpoint down or rate-limiting everyone */
+extern void schedule_pause(Pause *p, const Backoff *b, double jitter, const char *retry_after);
+/* a request went through */
+extern void schedule_resume(Pause *p);
+extern bool schedule_paused(const Pause *p);
+
+/* ---- batching: single-channel events into at most batch_size per request ---- */
+#define BATCH_NONE (-1)			/* no batch carries the channel */
+#define BATCH_STARTED (-2)		/* a started request carries the channel */
+
+typedef struct Batcher
+{
+	int			batch_size;		/* events per request at most */
+	int			slots;			/* requests that may still start */
+	int			nopen;			/* batches being filled */
+	int		   *fill;			/* events in each; room for slots entries */
+	int			room;			/* open batches not yet full */
+} Batcher;
+
+extern void schedule_batcher_init(Batcher *b, int slots, int batch_size, int *fill);
+/*
+ * The open batch an event joins: the one carrying its channel (busy, or
+ * BATCH_NONE / BATCH_STARTED) while it has room, else a new one while slots
+ * remain (its index is nopen - 1 after), else the least filled; -1: none.
+ */
+extern int	schedule_batch_for(Batcher *b, int busy);
+extern void schedule_batch_joined(Batcher *b, int batch);
+/* a request of its own may start: takes its slot */
+extern bool schedule_take_slot(Batcher *b);
+/* nothing more can start or be filled in this pass */
+extern bool schedule_batcher_full(const Batcher *b);
+
+#endif

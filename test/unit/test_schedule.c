@@ -1,0 +1,180 @@
+/*-------------------------------------------------------------------------
+ * test_schedule.c
+ *	  Unit tests of the delivery worker's scheduling decisions
+ *	  (src/schedule.c) on a clock the test sets (src/clock.c): what to
+ *	  fetch next, when a failing channel parks and when its parked events
+ *	  are read again, retry backoff and the pause of an unreachable
+ *	  endpoint, and the choice of batch for a single-channel event.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres_fe.h"
+
+#include "clock.h"
+#include "schedule.h"
+#include "tap.h"
+
+/* 2026-01-01 00:00:00 UTC as TimestampTz (microseconds since 2000-01-01) */
+#define T0 ((TimestampTz) 820540800 * USECS_PER_SEC)
+
+static void
+test_fetch(void)
+{
+	FetchPlan	p;
+
+	p = schedule_fetch(0, true, false);
+	ok(p.kind == FETCH_ON && p.max == FETCH_PAGE, "fetch: nothing held, asked: reads on, a page");
+	p = schedule_fetch(MAX_HELD - FETCH_PAGE, true, false);
+	ok(p.kind == FETCH_ON, "fetch: room for exactly one page: reads on");
+	p = schedule_fetch(MAX_HELD - FETCH_PAGE + 1, true, true);
+	ok(p.kind == FETCH_NOTHING, "fetch: less than a page of room: nothing, not even a due rescan");
+	p = schedule_fetch(10, false, false);
+	ok(p.kind == FETCH_NOTHING, "fetch: no wake, poll or more rows: nothing");
+	p = schedule_fetch(10, false, true);
+	ok(p.kind == FETCH_FROM_START, "fetch: a due rescan alone reads from the start");
+	p = schedule_fetch(10, true, true);
+	ok(p.kind == FETCH_FROM_START && p.max == FETCH_PAGE, "fetch: asked and a rescan due: from the start");
+}
+
+static void
+test_parking(void)
+{
+	ok(!schedule_must_park(false, true, PARK_AT - 1), "park: a failing channel below PARK_AT holds more");
+	ok(schedule_must_park(false, true, PARK_AT), "park: a failing channel at PARK_AT parks the next event");
+	ok(!schedule_must_park(false, false, PARK_AT * 10), "park: a channel that is not failing never parks for its size");
+	ok(schedule_must_park(true, false, 0), "park: behind a parked channel an event parks too");
+
+	ok(!schedule_park_tail(false, true, PARK_AT), "park tail: a failing channel with PARK_AT held keeps them");
+	ok(schedule_park_tail(false, true, PARK_AT + 1), "park tail: with more than PARK_AT held its tail parks");
+	ok(!schedule_park_tail(true, true, PARK_AT + 1), "park tail: not again once parked");
+	ok(!schedule_park_tail(false, false, PARK_AT + 1), "park tail: not when it went through");
+
+	ok(schedule_keep_held(PARK_AT - 1) && !schedule_keep_held(PARK_AT),
+	   "park tail: keeps its first PARK_AT events held");
+	ok(schedule_parked_moves(PARK_AT / 2 - 1) && !schedule_parked_moves(PARK_AT / 2),
+	   "parked channel moves once fewer than PARK_AT/2 are held");
+}
+
+static void
+test_rescan(void)
+{
+	Rescan		r = {0};
+
+	rtpush_clock_set(T0);
+	schedule_rescan_wanted(&r);
+	ok(!schedule_rescan_due(&r), "rescan: wanted with nothing parked: not due");
+	schedule_channel_parked(&r);
+	ok(r.nparked == 1 && !r.wanted, "rescan: the first channel parked resets the wish");
+	schedule_rescan_wanted(&r);
+	schedule_channel_parked(&r);
+	ok(r.nparked == 2 && r.wanted, "rescan: a second channel parked keeps it");
+	ok(schedule_rescan_due(&r), "rescan: wanted, parked, none before: due");
+	schedule_rescan_started(&r);
+	ok(r.nparked == 0 && !r.wanted && r.last == T0, "rescan: started: nothing parked, not wanted");
+
+	schedule_channel_parked(&r);
+	schedule_rescan_wanted(&r);
+	rtpush_clock_advance_ms(RESCAN_MS - 1);
+	ok(!schedule_rescan_due(&r), "rescan: not again before RESCAN_MS");
+	rtpush_clock_advance_ms(1);
+	ok(schedule_rescan_due(&r), "rescan: due again RESCAN_MS after the last");
+	rtpush_clock_set(0);
+}
+
+static void
+test_backoff(void)
+{
+	Backoff		b = {100, 10000};
+
+	rtpush_clock_set(T0);
+	is_long(schedule_backoff_ms(&b, 1, 0.0, NULL), 50, "backoff: attempt 1, least jitter: half the base");
+	is_long(schedule_backoff_ms(&b, 1, 0.5, NULL), 75, "backoff: attempt 1, jitter 0.5: three quarters");
+	is_long(schedule_backoff_ms(&b, 4, 0.0, NULL), 400, "backoff: doubles per attempt (base * 2^3 / 2)");
+	is_long(schedule_backoff_ms(&b, 8, 0.0, NULL), 5000, "backoff: capped at rtpush.retry_max (then jittered)");
+	is_long(schedule_backoff_ms(&b, 1000, 0.0, NULL), 5000, "backoff: a huge attempt count stays capped");
+	is_long(schedule_backoff_ms(&b, 1, 0.0, "30"), 30000, "backoff: Retry-After seconds set a floor");
+	is_long(schedule_backoff_ms(&b, 8, 0.0, "1"), 5000, "backoff: a short Retry-After does not shorten it");
+	is_long(schedule_backoff_ms(&b, 1, 0.0, "Thu, 01 Jan 2026 00:00:20 GMT"), 20000,
+			"backoff: a Retry-After date counts from the clock");
+	rtpush_clock_set(0);
+}
+
+static void
+test_pause(void)
+{
+	Backoff		b = {1000, 60000};
+	Pause		p = {0};
+
+	rtpush_clock_set(T0);
+	ok(!schedule_paused(&p), "pause: not paused at first");
+	schedule_pause(&p, &b, 0.0, NULL);
+	ok(p.n == 1 && p.until == T0 + 500 * 1000, "pause: the first lasts the first backoff (500 ms)");
+	rtpush_clock_advance_ms(499);
+	ok(schedule_paused(&p), "pause: still paused 499 ms later");
+	schedule_pause(&p, &b, 0.0, NULL);
+	ok(p.n == 1 && p.until == T0 + 500 * 1000, "pause: another failure while paused changes nothing");
+	rtpush_clock_advance_ms(1);
+	ok(!schedule_paused(&p), "pause: over when it ends");
+	schedule_pause(&p, &b, 0.0, NULL);
+	ok(p.n == 2 && p.until == rtpush_clock_now() + 1000 * 1000, "pause: the next, consecutive, lasts twice as long");
+	for (int i = 0; i < 10; i++)
+	{
+		rtpush_clock_advance_ms(PAUSE_MAX_MS);
+		schedule_pause(&p, &b, 0.0, NULL);
+	}
+	ok(p.until == rtpush_clock_now() + (TimestampTz) PAUSE_MAX_MS * 1000,
+	   "pause: a down endpoint is probed every PAUSE_MAX_MS at least");
+	rtpush_clock_advance_ms(PAUSE_MAX_MS);
+	schedule_pause(&p, &b, 0.0, "20");
+	ok(p.until == rtpush_clock_now() + 20000 * 1000, "pause: a longer Retry-After is kept to");
+	schedule_resume(&p);
+	ok(p.n == 0 && !schedule_paused(&p), "pause: a success resumes");
+	schedule_pause(&p, &b, 0.0, NULL);
+	ok(p.n == 1, "pause: after a success the backoff starts over");
+	rtpush_clock_set(0);
+}
+
+static void
+test_batching(void)
+{
+	Batcher		b;
+	int			fill[2];
+	int			x;
+
+	schedule_batcher_init(&b, 2, 3, fill);
+	ok(!schedule_batcher_full(&b), "batch: slots left: not full");
+	x = schedule_batch_for(&b, BATCH_NONE);
+	ok(x == 0 && b.nopen == 1 && b.slots == 1, "batch: the first channel opens a batch");
+	schedule_batch_joined(&b, x);
+	x = schedule_batch_for(&b, BATCH_NONE);
+	ok(x == 1 && b.slots == 0, "batch: another channel opens a second batch while slots remain");
+	schedule_batch_joined(&b, x);
+	is_long(schedule_batch_for(&b, 0), 0, "batch: a channel's next event joins the batch carrying it");
+	schedule_batch_joined(&b, 0);
+	is_long(schedule_batch_for(&b, BATCH_NONE), 1, "batch: no slot left: a new channel joins the least filled");
+	schedule_batch_joined(&b, 1);
+	schedule_batch_joined(&b, 0);
+	ok(fill[0] == 3 && b.room == 1, "batch: a full batch has no room left");
+	is_long(schedule_batch_for(&b, 0), -1, "batch: a channel whose batch is full waits");
+	is_long(schedule_batch_for(&b, BATCH_STARTED), -1, "batch: a channel in a started request waits");
+	is_long(schedule_batch_for(&b, BATCH_NONE), 1, "batch: a new channel goes where there is room");
+	schedule_batch_joined(&b, 1);
+	ok(schedule_batcher_full(&b), "batch: no slot and no room: the pass is over");
+	is_long(schedule_batch_for(&b, BATCH_NONE), -1, "batch: nothing joins a full pass");
+	ok(!schedule_take_slot(&b), "batch: no slot for a request of its own either");
+
+	schedule_batcher_init(&b, 1, 1, fill);
+	ok(schedule_take_slot(&b) && b.slots == 0 && schedule_batcher_full(&b),
+	   "batch: a lone request takes the last slot");
+}
+
+int
+main(void)
+{
+	test_fetch();
+	test_parking();
+	test_rescan();
+	test_backoff();
+	test_pause();
+	test_batching();
+	return tap_done();
+}
