@@ -7,6 +7,7 @@
  */
 #include "postgres_fe.h"
 
+#include "lib/stringinfo.h"
 #include "json_walk.h"
 #include "tap.h"
 
