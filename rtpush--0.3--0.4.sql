@@ -5,7 +5,7 @@
 -- the order of the install script's sections:
 --   00 the outbox and dead letter       (no change)
 --   10 capture: send, broadcast, attach (no change)
---   20 delivery: status, redeliver      (no change)
+--   20 delivery: the worker's read     (fetch_window skips delivered rows)
 --   30 subscriber authorization         (no change)
 --   50 history and catch-up             (new, issue 17)
 -- There is no rtpush--0.4.sql: CREATE EXTENSION rtpush installs 0.1 and
@@ -13,6 +13,49 @@
 -- updated one are the same.
 
 \echo Use "ALTER EXTENSION rtpush UPDATE TO '0.4'" to load this file. \quit
+
+-- =====================================================================
+-- 20: delivery
+-- =====================================================================
+
+-- ---------------------------------------------------------------------
+-- 20.1 The worker's read no longer walks the rows it delivered (issue 22).
+-- A window's new rows are those whose transaction was in progress at the
+-- lower snapshot (its xip list) or began after it (xid >= its xmax): every
+-- other xid at or above its xmin was visible in it, so its rows were read
+-- in an earlier window.  0.1 paged from the lower snapshot's xmin instead;
+-- while a session stayed idle in a transaction holding an xid, that xmin
+-- stayed put, and every read walked the index entries of every row
+-- delivered (deleted, but not yet removable) since that transaction began:
+-- 11 ms and 2,100 buffers per read after 100,000 events.  Now the read
+-- probes the xip list and starts the range at the xmax.  Same signature
+-- and result, in the same (xid, id) order.
+-- ---------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION rtpush.fetch_window(after_xid xid8, after_id bigint, hi pg_snapshot,
+                                               lo pg_snapshot, n integer)
+RETURNS SETOF rtpush.outbox
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM (
+        -- transactions in progress at lo, now visible in hi
+        (SELECT o.* FROM rtpush.outbox o
+        WHERE o.xid = ANY (ARRAY(SELECT pg_catalog.pg_snapshot_xip(lo)))
+          AND (o.xid, o.id) > (after_xid, after_id)
+          AND pg_catalog.pg_visible_in_snapshot(o.xid, hi)
+         ORDER BY o.xid, o.id LIMIT n)
+        UNION ALL
+        -- transactions that began after lo (all of them without lo)
+        (SELECT o.* FROM rtpush.outbox o
+        WHERE (o.xid, o.id) > (CASE WHEN lo IS NULL OR after_xid >= pg_catalog.pg_snapshot_xmax(lo)
+                                    THEN after_xid ELSE pg_catalog.pg_snapshot_xmax(lo) END,
+                               CASE WHEN lo IS NULL OR after_xid >= pg_catalog.pg_snapshot_xmax(lo)
+                                    THEN after_id ELSE -9223372036854775808 END)
+          AND o.xid < pg_catalog.pg_snapshot_xmax(hi)
+          AND pg_catalog.pg_visible_in_snapshot(o.xid, hi)
+         ORDER BY o.xid, o.id LIMIT n)
+    ) o
+    ORDER BY o.xid, o.id
+    LIMIT n
+$$;
 
 -- =====================================================================
 -- 50: history and catch-up (src/history_store.c writes, src/history_read.c
