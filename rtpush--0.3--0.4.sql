@@ -67,18 +67,24 @@ $$;
 -- outbox, before any request is sent: an event a client can have received
 -- live is always in history.  A position is a bigint, shown to clients as
 -- its decimal text (an opaque string to them): the worker's clock in
--- milliseconds since 1970 shifted left by 20 bits, plus a counter, and
--- always greater than the worker's previous one.  Positions therefore
+-- milliseconds since 1970 shifted left by 20 bits, or one more than the
+-- worker's previous one when that is greater.  Positions therefore
 -- increase in the order the worker reads, and so delivers, the events of a
 -- channel, survive a restart or a failover (the clock goes on), and tell
 -- the time they were given, which is what the partitions are cut by.
 --
--- rtpush.history is partitioned by position ranges, one partition per
--- stretch of time (rtpush.history_retention / 8, between 1 s and 1 h).
--- The worker creates partitions ahead and drops those older than the
--- retention (rtpush.history_maintain()): the table and its index stay flat
--- without VACUUM FULL.  Its partitions are members of the extension, like
--- the outbox they are not dumped, and DROP EXTENSION drops them.
+-- rtpush.history is partitioned by position ranges: a ring of sixteen
+-- partitions, rtpush.history_00 to rtpush.history_15, each holding a
+-- stretch of time (rtpush.history_retention / 8, at least a second).  The
+-- worker (rtpush.history_maintain()) recycles a partition older than the
+-- retention by dropping it and creating it again, empty, ahead of now: the
+-- table and its indexes stay flat without VACUUM FULL, and no TRUNCATE or
+-- DELETE is ever replicated.  The names never change, and all sixteen
+-- always exist, so that a publication FOR ALL TABLES replicates the same
+-- tables a subscriber running rtpush has (whose skip_replicated_row
+-- triggers drop the rows: each database keeps its own history).  A free
+-- partition holds the range [k, k + 1), far below any position.  Like the
+-- outbox, history is not dumped; DROP EXTENSION drops it.
 
 -- One row per event and channel, with the data as clients get it live
 -- (before encryption): holds PHI, not readable by PUBLIC.
@@ -95,28 +101,45 @@ CREATE INDEX history_channel_position ON rtpush.history (channel, position);
 COMMENT ON TABLE rtpush.history IS
     'rtpush: delivered and in-flight events, kept for rtpush.history_retention (holds PHI: not readable by PUBLIC)';
 
--- The partitions that exist: [lo, hi) position ranges.
-CREATE TABLE rtpush.history_partitions (
-    partition   regclass    NOT NULL PRIMARY KEY,
-    lo          bigint      NOT NULL UNIQUE,
+-- The ring: which partition holds which [lo, hi) range.
+CREATE TABLE rtpush.history_slots (
+    slot        integer     NOT NULL PRIMARY KEY CHECK (slot BETWEEN 0 AND 15),
+    lo          bigint      NOT NULL,
     hi          bigint      NOT NULL,
+    in_use      boolean     NOT NULL,
     CHECK (lo < hi)
 );
 
-COMMENT ON TABLE rtpush.history_partitions IS
-    'rtpush: the partitions of rtpush.history and the position range each holds';
+COMMENT ON TABLE rtpush.history_slots IS
+    'rtpush: the sixteen partitions of rtpush.history and the position range each holds';
 
--- expired_before: every position below it may have been dropped.
-CREATE TABLE rtpush.history_state (
-    singleton       boolean     NOT NULL PRIMARY KEY DEFAULT true CHECK (singleton),
-    expired_before  bigint      NOT NULL DEFAULT 0
-);
-INSERT INTO rtpush.history_state DEFAULT VALUES;
+-- The name of a slot's partition.
+CREATE FUNCTION rtpush.history_slot_table(slot integer) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT 'rtpush.history_' OPERATOR(pg_catalog.||) pg_catalog.lpad(slot::text, 2, '0')
+$$;
 
-COMMENT ON TABLE rtpush.history_state IS
-    'rtpush: positions below expired_before may have been dropped from rtpush.history';
+DO $$
+BEGIN
+    FOR k IN 0..15 LOOP
+        EXECUTE format('CREATE TABLE %s PARTITION OF rtpush.history FOR VALUES FROM (%s) TO (%s)',
+                       rtpush.history_slot_table(k), k, k + 1);
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', rtpush.history_slot_table(k));
+        INSERT INTO rtpush.history_slots VALUES (k, k, k + 1, false);
+    END LOOP;
+END
+$$;
 
-REVOKE ALL ON rtpush.history, rtpush.history_partitions, rtpush.history_state FROM PUBLIC;
+REVOKE ALL ON rtpush.history, rtpush.history_slots FROM PUBLIC;
+
+-- Replicated rows are dropped on arrival (see section 00 of 0.1--0.2);
+-- the partitions inherit the trigger and its ENABLE REPLICA state.
+CREATE TRIGGER skip_replicated_row BEFORE INSERT OR UPDATE OR DELETE ON rtpush.history
+    FOR EACH ROW EXECUTE FUNCTION rtpush.skip_replicated_row();
+ALTER TABLE rtpush.history ENABLE REPLICA TRIGGER skip_replicated_row;
+CREATE TRIGGER skip_replicated_row BEFORE INSERT OR UPDATE OR DELETE ON rtpush.history_slots
+    FOR EACH ROW EXECUTE FUNCTION rtpush.skip_replicated_row();
+ALTER TABLE rtpush.history_slots ENABLE REPLICA TRIGGER skip_replicated_row;
 
 -- The smallest position the worker can give at time t.
 CREATE FUNCTION rtpush.history_position_at(t timestamptz) RETURNS bigint
@@ -127,63 +150,126 @@ $$;
 COMMENT ON FUNCTION rtpush.history_position_at(timestamptz) IS
     'rtpush: the smallest history position given at time t (the clock in ms, shifted left by 20 bits)';
 
--- Drops the partitions older than the retention (every one when it is 0),
--- creates those up to two widths ahead of now, and returns the position up
--- to which partitions exist (0 with the retention 0).  Run by the worker in
--- its own short transaction; waits at most a second for a lock.
+-- Empties a slot: its partition is dropped and created again with the
+-- range [lo, hi), or the free range [slot, slot + 1) when lo is NULL.
+CREATE FUNCTION rtpush.history_recycle(slot integer, lo bigint, hi bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    name text := rtpush.history_slot_table(slot);
+BEGIN
+    IF lo IS NULL THEN
+        lo := slot;
+        hi := slot + 1;
+    END IF;
+    EXECUTE format('ALTER EXTENSION rtpush DROP TABLE %s', name);
+    EXECUTE format('DROP TABLE %s', name);
+    EXECUTE format('CREATE TABLE %s PARTITION OF rtpush.history FOR VALUES FROM (%s) TO (%s)', name, lo, hi);
+    EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', name);
+    EXECUTE format('ALTER EXTENSION rtpush ADD TABLE %s', name);
+    UPDATE rtpush.history_slots s SET lo = history_recycle.lo, hi = history_recycle.hi,
+                                      in_use = history_recycle.lo > 15
+     WHERE s.slot = history_recycle.slot;
+END
+$$;
+
+REVOKE ALL ON FUNCTION rtpush.history_recycle(integer, bigint, bigint) FROM PUBLIC;
+
+-- Frees the partitions older than the retention (every one when it is 0),
+-- fills free ones with the stretches up to two widths ahead of now, and
+-- returns the position up to which partitions exist (0 with the retention
+-- 0).  Run by the worker in a subtransaction; waits at most a second for
+-- a lock (readers of rtpush.history hold one).
 CREATE FUNCTION rtpush.history_maintain(retention interval,
                                         now timestamptz DEFAULT pg_catalog.clock_timestamp())
 RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '1s' AS $$
 DECLARE
     width   interval;
     horizon bigint;
     lo      bigint;
     hi      bigint;
     ahead   bigint;
-    part    record;
-    name    text;
+    free    integer;
+    k       integer;
 BEGIN
-    IF retention < interval '0' THEN
+    IF retention IS NULL OR retention < interval '0' THEN
         RAISE EXCEPTION 'invalid history retention "%"', retention
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'The retention must not be negative.',
                   HINT = 'Set rtpush.history_retention to 0 (history off) or a positive duration.';
     END IF;
-    PERFORM set_config('lock_timeout', '1s', true);
-
     horizon := CASE WHEN retention = interval '0' THEN 9223372036854775807
                     ELSE rtpush.history_position_at(now - retention) END;
-    FOR part IN SELECT p.partition, p.hi FROM rtpush.history_partitions p
-                WHERE p.hi <= horizon ORDER BY p.lo LOOP
-        EXECUTE format('ALTER EXTENSION rtpush DROP TABLE %s', part.partition);
-        EXECUTE format('DROP TABLE %s', part.partition);
-        DELETE FROM rtpush.history_partitions p WHERE p.partition = part.partition;
-        UPDATE rtpush.history_state s SET expired_before = greatest(s.expired_before, part.hi);
+    FOR k IN SELECT s.slot FROM rtpush.history_slots s WHERE s.in_use AND s.hi <= horizon ORDER BY s.lo LOOP
+        PERFORM rtpush.history_recycle(k, NULL, NULL);
     END LOOP;
     IF retention = interval '0' THEN
         RETURN 0;
     END IF;
 
-    width := least(greatest(retention / 8, interval '1 second'), interval '1 hour');
+    width := greatest(retention / 8, interval '1 second');
     ahead := rtpush.history_position_at(now + 2 * width);
-    SELECT max(p.hi) INTO hi FROM rtpush.history_partitions p;
+    SELECT max(s.hi) INTO hi FROM rtpush.history_slots s WHERE s.in_use;
     hi := greatest(coalesce(hi, 0), rtpush.history_position_at(now));
     WHILE hi < ahead LOOP
+        SELECT min(s.slot), count(*) INTO k, free FROM rtpush.history_slots s WHERE NOT s.in_use;
+        IF k IS NULL THEN
+            RAISE EXCEPTION 'no free history partition'
+                USING ERRCODE = 'program_limit_exceeded',
+                      DETAIL = format('All 16 partitions hold positions newer than the retention %s.', retention),
+                      HINT = 'Partitions free themselves as they age past the retention; a lower rtpush.history_retention frees them sooner.';
+        END IF;
         lo := hi;
-        hi := rtpush.history_position_at(to_timestamp(((lo >> 20) / 1000.0)::double precision) + width);
-        name := format('rtpush.history_%s', lo >> 20);
-        EXECUTE format('CREATE TABLE %s PARTITION OF rtpush.history FOR VALUES FROM (%s) TO (%s)',
-                       name, lo, hi);
-        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', name);
-        EXECUTE format('ALTER EXTENSION rtpush ADD TABLE %s', name);
-        INSERT INTO rtpush.history_partitions VALUES (name::regclass, lo, hi);
+        -- the last free one lasts until older ones have aged out
+        hi := rtpush.history_position_at(to_timestamp(((lo >> 20) / 1000.0)::double precision)
+                                         + CASE WHEN free = 1 THEN retention + 2 * width ELSE width END);
+        PERFORM rtpush.history_recycle(k, lo, hi);
     END LOOP;
     RETURN hi;
 END
 $$;
 
 COMMENT ON FUNCTION rtpush.history_maintain(interval, timestamptz) IS
-    'rtpush: drops history older than the retention and creates partitions ahead; returns the position they reach';
+    'rtpush: frees history partitions older than the retention and fills free ones ahead; returns the position they reach';
 
 REVOKE ALL ON FUNCTION rtpush.history_maintain(interval, timestamptz) FROM PUBLIC;
+
+-- The greatest position in history (0 when empty): where the worker's
+-- positions go on from after a restart, even if the clock went back.
+-- Reads the newest partitions only, until one holds a row.
+CREATE FUNCTION rtpush.history_last_position() RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k       integer;
+    last    bigint;
+BEGIN
+    FOR k IN SELECT s.slot FROM rtpush.history_slots s WHERE s.in_use ORDER BY s.lo DESC LOOP
+        EXECUTE format('SELECT max(position) FROM %s', rtpush.history_slot_table(k)) INTO last;
+        IF last IS NOT NULL THEN
+            RETURN last;
+        END IF;
+    END LOOP;
+    RETURN 0;
+END
+$$;
+
+REVOKE ALL ON FUNCTION rtpush.history_last_position() FROM PUBLIC;
+
+-- ---------------------------------------------------------------------
+-- 50.2 Catch-up for clients (src/history_read.c): the events of a channel
+-- after a position, delivered, in flight or still queued, authorized by
+-- rtpush.channel_rules as a subscription is.  Not executable by PUBLIC;
+-- grant it to the role of the app's history endpoint:
+--   GRANT EXECUTE ON FUNCTION rtpush.history(text, text, text, integer) TO app;
+-- It reads as the owner of rtpush.history: the role needs no access to the
+-- tables.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION rtpush.history(user_id text, channel text, after text DEFAULT NULL,
+                               max_events integer DEFAULT 100) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'rtpush_history'
+    LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION rtpush.history(text, text, text, integer) IS
+    'rtpush: {"events": [{"id", "position", "event", "data"}...], "more", "expired"}: the events on channel after position after, if rtpush.channel_rules allow user_id';
+
+REVOKE ALL ON FUNCTION rtpush.history(text, text, text, integer) FROM PUBLIC;

@@ -103,7 +103,7 @@ SELECT rtpush.send('c1', 'pusher:subscribe', '{}');
 SELECT rtpush.send('c1', NULL, '{}');
 -- bad data
 SELECT rtpush.send('c1', 'cap-bad', NULL);
-SET rtpush.max_payload_bytes = 64;
+SET rtpush.max_payload_bytes = 150;
 SELECT rtpush.send('c1', 'cap-bad', jsonb_build_object('body', repeat('x', 100)));
 SELECT rtpush.send('c1', 'cap-fits', jsonb_build_object('body', repeat('x', 40))) > 0 AS queued;
 RESET rtpush.max_payload_bytes;

@@ -253,7 +253,7 @@ capture_send_row(Capture *cap, TriggerEvent tev, TupleTableSlot *row,
 					 wire == (size_t) data.len ?
 					 errdetail("Event \"%s\" would carry %d bytes of data; rtpush.max_payload_bytes is %d.",
 							   event, data.len, rtpush_max_payload_bytes) :
-					 errdetail("Event \"%s\" would carry %d bytes of data, %zu as sent (encrypted, or with rtpush.event_id_field); rtpush.max_payload_bytes is %d.",
+					 errdetail("Event \"%s\" would carry %d bytes of data, %zu as sent (encrypted, or with the members rtpush adds: rtpush.event_id_field, history); rtpush.max_payload_bytes is %d.",
 							   event, data.len, wire, rtpush_max_payload_bytes),
 					 errhint("Send fewer columns with columns=..., or SET rtpush.oversize = thin to send {\"table\",\"op\",\"id\",\"oversize\":true} so clients refetch.")));
 		thin_payload(cap, &data, row, tev, old_key, data.len);

@@ -89,7 +89,7 @@ build_body(StringInfo body, Request *req, const char **why)
 		evs[i].channels = (const char *const *) ev->channels;
 		evs[i].nchannels = ev->nchannels;
 		evs[i].socket_id = ev->socket_id;
-		if (!payload_for_channels(ev->id, ev->channels, ev->nchannels, ev->data, ev->datalen,
+		if (!payload_for_channels(ev->id, ev->position, ev->channels, ev->nchannels, ev->data, ev->datalen,
 								  &evs[i].data, &evs[i].datalen, why))
 			return false;
 	}

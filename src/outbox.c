@@ -53,6 +53,7 @@
 
 #include "crypto.h"
 #include "outbox.h"
+#include "payload.h"
 #include "pusher.h"
 #include "settings.h"
 #include "status.h"
@@ -397,6 +398,8 @@ rtpush_wire_size(const char *const *channels, int nchannels,
 
 	if (rtpush_event_id_field[0] && datalen > 0 && data[0] == '{')
 		size += strlen(rtpush_event_id_field) + 4 + 20;	/* "f":<int64>, */
+	if (rtpush_history_retention > 0 && datalen > 0 && data[0] == '{')
+		size += PAYLOAD_HISTORY_MEMBERS_MAX;
 	for (int i = 0; i < nchannels; i++)
 		if (pusher_channel_is_encrypted(channels[i]))
 			return pusher_envelope_size(size);

@@ -14,6 +14,7 @@ typedef struct OutboxEvent
 {
 	int64		id;
 	uint64		xid;			/* writing transaction; (xid, id) is the key */
+	int64		position;		/* in history; 0: none (history off, or not yet held) */
 	int			nchannels;
 	char	  **channels;
 	char	   *event;

@@ -18,17 +18,24 @@
 #include "settings.h"
 
 /*
- * With rtpush.event_id_field set, an object payload gets that member first:
- * {"<field>":<id>, ...the queued members...}.  Anything else is left as is.
+ * The members rtpush adds first to an object payload: rtpush.event_id_field's
+ * (when set) with the outbox id, and with a history position (history on)
+ * "rtpush_id" and "rtpush_position", the position as a string: it is opaque
+ * to clients and larger than a JavaScript number holds exactly.  Anything
+ * but an object is left as is.
  */
-static void
-add_event_id(int64 id, const char **data, size_t *datalen)
+void
+payload_plain(int64 id, int64 position, const char *data, size_t datalen,
+			  const char **out, size_t *outlen)
 {
-	const char *p = *data;
-	const char *end = *data + *datalen;
+	const char *p = data;
+	const char *end = data + datalen;
+	bool		field = rtpush_event_id_field != NULL && rtpush_event_id_field[0] != '\0';
 	StringInfoData buf;
 
-	if (rtpush_event_id_field == NULL || rtpush_event_id_field[0] == '\0')
+	*out = data;
+	*outlen = datalen;
+	if (!field && position == 0)
 		return;
 	while (p < end && isspace((unsigned char) *p))
 		p++;
@@ -38,15 +45,21 @@ add_event_id(int64 id, const char **data, size_t *datalen)
 	while (p < end && isspace((unsigned char) *p))
 		p++;
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"%s\":" INT64_FORMAT "%s", rtpush_event_id_field, id,
-					 (p < end && *p == '}') ? "" : ",");
+	appendStringInfoChar(&buf, '{');
+	if (field && !(position != 0 && strcmp(rtpush_event_id_field, PAYLOAD_ID_MEMBER) == 0))
+		appendStringInfo(&buf, "\"%s\":" INT64_FORMAT ",", rtpush_event_id_field, id);
+	if (position != 0)
+		appendStringInfo(&buf, "\"" PAYLOAD_ID_MEMBER "\":" INT64_FORMAT ",\"" PAYLOAD_POSITION_MEMBER "\":\"" INT64_FORMAT "\",",
+						 id, position);
+	if (p < end && *p == '}')
+		buf.len--;				/* no queued member: drop the last comma */
 	appendBinaryStringInfo(&buf, p, end - p);
-	*data = buf.data;
-	*datalen = buf.len;
+	*out = buf.data;
+	*outlen = buf.len;
 }
 
 bool
-payload_for_channels(int64 id, char **channels, int nchannels,
+payload_for_channels(int64 id, int64 position, char **channels, int nchannels,
 					 const char *data, size_t datalen,
 					 const char **out, size_t *outlen, const char **why)
 {
@@ -57,7 +70,7 @@ payload_for_channels(int64 id, char **channels, int nchannels,
 
 	for (int i = 0; i < nchannels; i++)
 		encrypted |= pusher_channel_is_encrypted(channels[i]);
-	add_event_id(id, &data, &datalen);
+	payload_plain(id, position, data, datalen, &data, &datalen);
 	*out = data;
 	*outlen = datalen;
 	if (!encrypted)

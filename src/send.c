@@ -96,7 +96,7 @@ send_event(FunctionCallInfo fcinfo, const char **channels, int nchannels)
 				 wire == ev.datalen ?
 				 errdetail("Event \"%s\" has %zu bytes of data; rtpush.max_payload_bytes is %d.",
 						   ev.event, ev.datalen, rtpush_max_payload_bytes) :
-				 errdetail("Event \"%s\" has %zu bytes of data, %zu as sent (encrypted, or with rtpush.event_id_field); rtpush.max_payload_bytes is %d.",
+				 errdetail("Event \"%s\" has %zu bytes of data, %zu as sent (encrypted, or with the members rtpush adds: rtpush.event_id_field, history); rtpush.max_payload_bytes is %d.",
 						   ev.event, ev.datalen, wire, rtpush_max_payload_bytes),
 				 errhint("Send less data, for example an id that clients use to fetch the rest.")));
 	ev.channels = channels;

@@ -46,6 +46,7 @@ char	   *rtpush_ws_host = NULL;
 int			rtpush_ws_port = 0;
 int			rtpush_ws_tls = RTPUSH_WS_TLS_AUTO;
 char	   *rtpush_event_id_field = NULL;
+int			rtpush_history_retention = 86400;
 
 static const struct config_enum_entry oversize_options[] = {
 	{"error", RTPUSH_OVERSIZE_ERROR, false},
@@ -259,6 +260,10 @@ define_worker_settings(void)
 							   "Member added to JSON-object payloads on the wire, holding the event's outbox id.",
 							   "For client de-duplication; empty adds nothing.", &rtpush_event_id_field, "", PGC_SIGHUP, 0,
 							   check_field_name, NULL, NULL);
+	DefineCustomIntVariable("rtpush.history_retention",
+							"How long delivered events stay readable with rtpush.history().",
+							"0 turns history off: no positions in the data, no rows kept.", &rtpush_history_retention, 86400, 0,
+							RTPUSH_HISTORY_RETENTION_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("rtpush.log_failure_interval",
 							"While delivery keeps failing, how often the server log gets a summary.",
 							"Also the window in which a repeated worker error is logged once.", &rtpush_log_failure_interval, 60000, 1000, 86400000, PGC_SIGHUP,

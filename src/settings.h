@@ -53,6 +53,10 @@ extern char *rtpush_socket_id;
 /* delivery: member holding the outbox id in object payloads; '' = none */
 extern char *rtpush_event_id_field;
 
+/* history: how long delivered events stay readable; 0 = history off */
+extern int	rtpush_history_retention;	/* s */
+#define RTPUSH_HISTORY_RETENTION_MAX (366 * 86400)
+
 /* client configuration: what rtpush.client_config() tells pusher-js */
 extern char *rtpush_auth_endpoint;
 extern char *rtpush_ws_host;	/* '' = rtpush.host */

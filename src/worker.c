@@ -33,6 +33,7 @@
 #include "dbguard.h"
 #include "delivery.h"
 #include "delivery_health.h"
+#include "history_store.h"
 #include "http.h"
 #include "outbox_drain.h"
 #include "settings.h"
@@ -47,6 +48,7 @@ static volatile sig_atomic_t got_sigterm = false;
 static Oid	extension_oid = InvalidOid;
 static TimestampTz next_poll = 0;
 static bool fetch_more = true;
+static bool held_in_xact = false;	/* this transaction gave events to the held set */
 static bool wake_pending = true;
 static bool recheck_extension = true;	/* look it up in the next transaction */
 static const char *reported_state = NULL; /* its name; NULL: report again */
@@ -117,16 +119,29 @@ write_outcomes(void)
 	outbox_dead_letter(o->dead, o->ndead);
 }
 
-/* Fetches what delivery_start_fetch() says, and hands it to delivery_add(). */
+/*
+ * Fetches what delivery_start_fetch() says and hands it to delivery_add();
+ * with history on, the events it holds get their positions and history
+ * rows in this transaction, before any of them is sent.
+ */
 static void
 fetch_events(void)
 {
 	OutboxEvent *evs[FETCH_PAGE];
+	OutboxEvent *held[FETCH_PAGE];
 	FetchPlan	plan = delivery_start_fetch();
-	int			n;
+	int			n,
+				nheld = 0;
+	bool		positions;
 
 	if (plan.kind == FETCH_NOTHING)
 		return;
+	if (!history_prepare())
+	{
+		fetch_more = true;		/* no partition for the next position yet */
+		return;
+	}
+	positions = history_active();
 	if (plan.kind == FETCH_FROM_START)
 	{
 		/* events of parked channels lie behind the read: read it all again */
@@ -146,7 +161,15 @@ fetch_events(void)
 	}
 	n = outbox_fetch(evs, Min(plan.max, FETCH_PAGE), &fetch_more, delivery_context());
 	for (int i = 0; i < n; i++)
-		delivery_add(evs[i]);
+	{
+		if (positions)
+			history_stamp(evs[i]);
+		if (delivery_add(evs[i]))
+			held[nheld++] = evs[i];
+	}
+	held_in_xact |= nheld > 0;
+	if (positions)
+		history_record(held, nheld);
 }
 
 /*
@@ -159,6 +182,7 @@ start_over(void)
 	http_abandon_all();
 	delivery_reset();
 	outbox_forget();
+	history_forget();
 }
 
 /* Checks that the extension is there, and notices it being recreated. */
@@ -263,6 +287,7 @@ run_transaction(bool fetch)
 	volatile bool ok = true;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	held_in_xact = false;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
@@ -294,6 +319,11 @@ run_transaction(bool fetch)
 		MemoryContextSwitchTo(cxt);
 		log_caught_error(edata, true);
 		outbox_drop_plans();
+		/* the history rows of what it held are gone: never send those */
+		if (held_in_xact && history_active())
+			start_over();
+		else
+			history_forget();
 		recheck_extension = true;
 		error_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ERROR_PAUSE_MS);
 		ok = false;

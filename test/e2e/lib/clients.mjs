@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { PusherClient, PusherServer, Echo } from './deps.mjs';
 import { sleep } from './cleanup.mjs';
+import { splitHistory, PositionCheck } from './history.mjs';
 
 PusherClient.logToConsole = false;
 
@@ -18,12 +19,27 @@ PusherClient.logToConsole = false;
 export class Collector {
 	constructor(label) {
 		this.label = label;
-		this.events = []; // {data, receivedAt (performance.now() ms), hrtime (bigint ns), metadata}
+		// {data, receivedAt (performance.now() ms), hrtime (bigint ns), metadata, id, position}:
+		// data without the history members, which are in id and position (history.mjs)
+		this.events = [];
 		this.waiters = [];
+		this.positions = new PositionCheck(label);
 	}
 
 	push(data, metadata) {
-		this.events.push({ data, receivedAt: performance.now(), hrtime: process.hrtime.bigint(), metadata });
+		const h = splitHistory(data);
+		this.record(h.data, metadata, h.id, h.position);
+	}
+
+	/** collectAll's entries: data is {event, data}. */
+	pushNamed(event, data) {
+		const h = splitHistory(data);
+		this.record({ event, data: h.data }, undefined, h.id, h.position);
+	}
+
+	record(data, metadata, id, position) {
+		this.positions.note(id, position);
+		this.events.push({ data, receivedAt: performance.now(), hrtime: process.hrtime.bigint(), metadata, id, position });
 		for (const w of [...this.waiters]) {
 			if (this.events.length >= w.n) {
 				this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -33,6 +49,7 @@ export class Collector {
 	}
 
 	get data() {
+		this.positions.assertOrdered();
 		return this.events.map((e) => e.data);
 	}
 
@@ -153,7 +170,7 @@ export async function pusherClient(options) {
 		const ch = pusher.channel(name) ?? pusher.subscribe(name);
 		ch.bind_global((event, data) => {
 			if (!event.startsWith('pusher:') && !event.startsWith('pusher_internal:'))
-				col.push({ event, data });
+				col.pushNamed(event, data);
 		});
 		return col;
 	};

@@ -14,6 +14,7 @@
 // listening socket can be closed (connections refused, open ones cut) and
 // reopened on the same port.
 
+import { splitHistory } from './history.mjs';
 import http from 'node:http';
 import net from 'node:net';
 import crypto from 'node:crypto';
@@ -243,7 +244,8 @@ export async function startFaultServer(options = {}) {
 			} catch {
 				// not JSON: keep the string
 			}
-			return { ...e, raw: e.data, data, request: r.n };
+			const h = splitHistory(data);
+			return { ...e, raw: e.data, data: h.data, id: h.id, position: h.position, request: r.n };
 		}));
 
 	/** Resolves when pred() is truthy, re-checked after every request; rejects after timeoutMs. */
