@@ -174,22 +174,41 @@ $$;
 
 REVOKE ALL ON FUNCTION rtpush.history_recycle(integer, bigint, bigint) FROM PUBLIC;
 
+-- Sets a partition's range to [lo, hi): detached and attached again (the
+-- attach checks its rows against the new range).
+CREATE FUNCTION rtpush.history_rebound(slot integer, lo bigint, hi bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    name text := rtpush.history_slot_table(slot);
+BEGIN
+    EXECUTE format('ALTER TABLE rtpush.history DETACH PARTITION %s', name);
+    EXECUTE format('ALTER TABLE rtpush.history ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)', name, lo, hi);
+    UPDATE rtpush.history_slots s SET lo = history_rebound.lo, hi = history_rebound.hi
+     WHERE s.slot = history_rebound.slot;
+END
+$$;
+
+REVOKE ALL ON FUNCTION rtpush.history_rebound(integer, bigint, bigint) FROM PUBLIC;
+
 -- Frees the partitions older than the retention (every one when it is 0),
--- fills free ones with the stretches up to two widths ahead of now, and
--- returns the position up to which partitions exist (0 with the retention
--- 0).  Run by the worker in a subtransaction; waits at most a second for
--- a lock (readers of rtpush.history hold one).
+-- cuts back those made for a longer retention, fills free ones with the
+-- stretches up to two widths ahead of now, and returns the position up to
+-- which partitions exist (0 with the retention 0).  Run by the worker in a
+-- subtransaction; waits at most a second for a lock (readers of
+-- rtpush.history hold one).
 CREATE FUNCTION rtpush.history_maintain(retention interval,
                                         now timestamptz DEFAULT pg_catalog.clock_timestamp())
 RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '1s' AS $$
 DECLARE
     width   interval;
+    span    bigint;
     horizon bigint;
     lo      bigint;
     hi      bigint;
+    top     bigint;
     ahead   bigint;
-    free    integer;
+    part    record;
     k       integer;
 BEGIN
     IF retention IS NULL OR retention < interval '0' THEN
@@ -208,21 +227,41 @@ BEGIN
     END IF;
 
     width := greatest(retention / 8, interval '1 second');
+    span := rtpush.history_position_at(now + width) - rtpush.history_position_at(now);
     ahead := rtpush.history_position_at(now + 2 * width);
+
+    -- A shorter retention than the partitions were made for: those reaching
+    -- past three widths ahead are freed when empty and ahead of now, else
+    -- cut back to what they hold, and at least a width ahead.
+    FOR part IN SELECT s.slot, s.lo, s.hi FROM rtpush.history_slots s
+                 WHERE s.in_use AND s.hi - s.lo > 2 * span
+                   AND s.hi > rtpush.history_position_at(now + 3 * width)
+                 ORDER BY s.lo DESC LOOP
+        EXECUTE format('SELECT max(position) FROM %s', rtpush.history_slot_table(part.slot)) INTO top;
+        IF top IS NULL AND part.lo >= rtpush.history_position_at(now) THEN
+            PERFORM rtpush.history_recycle(part.slot, NULL, NULL);
+        ELSE
+            hi := greatest(coalesce(top, part.lo) + 1, rtpush.history_position_at(now + width));
+            IF hi < part.hi THEN
+                PERFORM rtpush.history_rebound(part.slot, part.lo, hi);
+            END IF;
+        END IF;
+    END LOOP;
+
     SELECT max(s.hi) INTO hi FROM rtpush.history_slots s WHERE s.in_use;
     hi := greatest(coalesce(hi, 0), rtpush.history_position_at(now));
     WHILE hi < ahead LOOP
-        SELECT min(s.slot), count(*) INTO k, free FROM rtpush.history_slots s WHERE NOT s.in_use;
+        SELECT min(s.slot) INTO k FROM rtpush.history_slots s WHERE NOT s.in_use;
         IF k IS NULL THEN
-            RAISE EXCEPTION 'no free history partition'
-                USING ERRCODE = 'program_limit_exceeded',
-                      DETAIL = format('All 16 partitions hold positions newer than the retention %s.', retention),
-                      HINT = 'Partitions free themselves as they age past the retention; a lower rtpush.history_retention frees them sooner.';
+            -- every partition in use (the retention grew, and the narrower
+            -- ones have not aged out yet): the newest one reaches further
+            SELECT s.slot, s.lo INTO k, lo FROM rtpush.history_slots s ORDER BY s.lo DESC LIMIT 1;
+            hi := rtpush.history_position_at(now + 3 * width);
+            PERFORM rtpush.history_rebound(k, lo, hi);
+            EXIT;
         END IF;
         lo := hi;
-        -- the last free one lasts until older ones have aged out
-        hi := rtpush.history_position_at(to_timestamp(((lo >> 20) / 1000.0)::double precision)
-                                         + CASE WHEN free = 1 THEN retention + 2 * width ELSE width END);
+        hi := rtpush.history_position_at(to_timestamp(((lo >> 20) / 1000.0)::double precision) + width);
         PERFORM rtpush.history_recycle(k, lo, hi);
     END LOOP;
     RETURN hi;

@@ -35,6 +35,34 @@ SELECT slot, to_timestamp((lo >> 20) / 1000.0) AT TIME ZONE 'UTC' AS from_, to_t
 SELECT rtpush.history_maintain('1 hour', '2026-01-02 12:00:00+00') = rtpush.history_position_at('2026-01-02 12:15:00+00') AS covers_day_later;
 SELECT count(*) AS in_use, min(to_timestamp((lo >> 20) / 1000.0) AT TIME ZONE 'UTC') AS oldest
   FROM rtpush.history_slots WHERE in_use;
+-- a shorter retention (8 s) at 12:10: partitions made for an hour are cut back, or freed
+SELECT rtpush.history_maintain('1 hour', '2026-01-02 12:10:00+00') > 0 AS kept_up;
+INSERT INTO rtpush.history VALUES (rtpush.history_position_at('2026-01-02 12:09:00+00'), 1, 'c', 'e', '{}');
+SELECT rtpush.history_maintain('8 seconds', '2026-01-02 12:10:00+00') = rtpush.history_position_at('2026-01-02 12:10:02+00') AS covers_2_s;
+SELECT slot, to_timestamp((lo >> 20) / 1000.0) AT TIME ZONE 'UTC' AS from_, to_timestamp((hi >> 20) / 1000.0) AT TIME ZONE 'UTC' AS to_
+  FROM rtpush.history_slots WHERE in_use ORDER BY lo;
+SELECT count(*) AS kept FROM rtpush.history;
+-- 8 s later the cut-back one is older than the retention: recycled, its row gone
+SELECT rtpush.history_maintain('8 seconds', '2026-01-02 12:10:10+00') > 0 AS kept_up;
+SELECT count(*) AS kept, (SELECT count(*) FROM rtpush.history_slots WHERE in_use) AS in_use FROM rtpush.history;
+-- a growing retention while the narrow partitions have not aged out: when
+-- every partition is in use, the newest reaches further
+SELECT count(rtpush.history_maintain('80 seconds', '2026-01-03 12:00:00+00'::timestamptz + g * interval '1 second'))
+  FROM generate_series(0, 120) g;
+SELECT count(*) AS in_use FROM rtpush.history_slots WHERE in_use;
+SELECT rtpush.history_maintain('1 hours', '2026-01-03 12:02:01+00') >= rtpush.history_position_at('2026-01-03 12:02:01+00'::timestamptz + interval '1 hours' / 4) AS ahead_1h;
+SELECT count(*) AS in_use FROM rtpush.history_slots WHERE in_use;
+SELECT rtpush.history_maintain('4 hours', '2026-01-03 12:02:02+00') >= rtpush.history_position_at('2026-01-03 12:02:02+00'::timestamptz + interval '4 hours' / 4) AS ahead_4h;
+SELECT count(*) AS in_use FROM rtpush.history_slots WHERE in_use;
+SELECT rtpush.history_maintain('16 hours', '2026-01-03 12:02:03+00') >= rtpush.history_position_at('2026-01-03 12:02:03+00'::timestamptz + interval '16 hours' / 4) AS ahead_16h;
+SELECT count(*) AS in_use FROM rtpush.history_slots WHERE in_use;
+SELECT rtpush.history_maintain('64 hours', '2026-01-03 12:02:04+00') >= rtpush.history_position_at('2026-01-03 12:02:04+00'::timestamptz + interval '64 hours' / 4) AS ahead_64h;
+SELECT count(*) AS in_use FROM rtpush.history_slots WHERE in_use;
+SELECT rtpush.history_maintain('256 hours', '2026-01-03 12:02:05+00') >= rtpush.history_position_at('2026-01-03 12:02:05+00'::timestamptz + interval '256 hours' / 4) AS ahead_256h;
+SELECT count(*) AS in_use FROM rtpush.history_slots WHERE in_use;
+SELECT max(to_timestamp((hi >> 20) / 1000.0) AT TIME ZONE 'UTC') AS reaches FROM rtpush.history_slots WHERE in_use;
+SELECT bool_and(pg_get_expr(c.relpartbound, c.oid) = format('FOR VALUES FROM (''%s'') TO (''%s'')', s.lo, s.hi)) AS bounds_match
+  FROM rtpush.history_slots s JOIN pg_class c ON c.oid = rtpush.history_slot_table(s.slot)::regclass;
 -- the partitions are members of the extension, as the bookkeeping says
 SELECT count(*) AS members FROM pg_depend d JOIN pg_inherits i ON d.objid = i.inhrelid
  WHERE i.inhparent = 'rtpush.history'::regclass AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'rtpush')
@@ -84,7 +112,8 @@ SELECT r->'expired' AS expired FROM rtpush.history('7', 'private-user.7', (:p0 +
 -- ---- authorization: deny by default, the subscription's rules --------
 SELECT rtpush.history('8', 'private-user.7');
 SELECT rtpush.history('7', 'private-nobody.7');
-SELECT rtpush.history('7', 'public-news');
+-- a public channel: anyone may subscribe, and so read its history
+SELECT e->>'event' AS event, e->>'data' AS data FROM jsonb_array_elements(rtpush.history('8', 'public-news')->'events') e;
 -- ---- bad input ------------------------------------------------------
 SELECT rtpush.history('7', 'private-user.7', 'abc');
 SELECT rtpush.history('7', 'private-user.7', '-5');

@@ -18,9 +18,10 @@
  * committed before it is in one part or the other (or in both: the
  * outbox part leaves out what history holds).
  *
- * Authorization is the subscription's: rtpush.channel_rules, checked as
- * the caller (rule functions run as the calling role, as for
- * rtpush.authorize_channel), deny by default.  The reads then run as the
+ * Authorization is the subscription's: for private and presence channels
+ * rtpush.channel_rules, checked as the caller (rule functions run as the
+ * calling role, as for rtpush.authorize_channel), deny by default; public
+ * channels, which anyone may subscribe to, need none.  The reads then run as the
  * owner of rtpush.history: callers need EXECUTE on this function only,
  * never access to the tables, which hold PHI.
  *-------------------------------------------------------------------------
@@ -42,6 +43,7 @@
 #include "args.h"
 #include "auth.h"
 #include "payload.h"
+#include "pusher.h"
 #include "settings.h"
 
 PG_FUNCTION_INFO_V1(rtpush_history);
@@ -308,6 +310,8 @@ rtpush_history(PG_FUNCTION_ARGS)
 	max = parse_max_events(fcinfo);
 	require_history_on();
 
-	rtpush_enforce_channel_rules(channel, user_id);
+	/* a public channel needs no authorization to subscribe: nor to catch up */
+	if (pusher_channel_is_private(channel) || pusher_channel_is_presence(channel))
+		rtpush_enforce_channel_rules(channel, user_id);
 	PG_RETURN_JSONB_P(read_as_owner(channel, after, max));
 }

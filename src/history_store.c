@@ -49,6 +49,8 @@ typedef struct HistoryStore
 	bool		available;		/* the extension has rtpush.history_maintain */
 	int			maintained_for; /* retention (s) of the last upkeep; -1: none */
 	TimestampTz next_due;		/* next upkeep */
+	TimestampTz logged_at;		/* the last failed upkeep logged */
+	int			failures;		/* failed upkeeps since then */
 	SPIPlanPtr	insert_plan;
 } HistoryStore;
 
@@ -140,11 +142,21 @@ maintain_in_subtransaction(TimestampTz now)
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
 		store.next_due = TimestampTzPlusMilliseconds(now, HISTORY_RETRY_MS);
-		ereport(LOG,
-				(errcode(edata->sqlerrcode),
-				 errmsg("rtpush delivery worker could not keep up the history partitions: %s",
-						edata->message),
-				 errhint("The worker tries again in a second; events wait in the outbox while no partition holds their position.")));
+		store.failures++;
+		/* once per rtpush.log_failure_interval while it goes on failing */
+		if (TimestampDifferenceExceeds(store.logged_at, now, rtpush_log_failure_interval))
+		{
+			ereport(LOG,
+					(errcode(edata->sqlerrcode),
+					 errmsg("rtpush delivery worker could not keep up the history partitions: %s",
+							edata->message),
+					 errdetail_plural("%d failed attempt since the last report.",
+									  "%d failed attempts since the last report.",
+									  store.failures, store.failures),
+					 errhint("The worker tries again every second; events wait in the outbox while no partition holds their position.  A lock timeout means a session holds a lock on rtpush.history.")));
+			store.logged_at = now;
+			store.failures = 0;
+		}
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
@@ -158,7 +170,8 @@ history_prepare(void)
 	bool		off = rtpush_history_retention == 0;
 	int64		next = Max(store.last + 1, position_at(now));
 
-	if (changed || now >= store.next_due ||
+	/* an extension older than 0.4 is looked at again each time: it may be updated */
+	if (changed || now >= store.next_due || !store.available ||
 		(!off && store.available &&
 		 next + ((int64) HISTORY_MARGIN_MS << POSITION_SHIFT) >= store.covered))
 	{

@@ -12,8 +12,10 @@
 // nothing more.  The control port (127.0.0.1, plain HTTP, JSON) answers:
 //   GET  /stats   {requests, statuses: {code: n}, actions: {...}, delivered,
 //                  badSignatures, overlaps}
-//   GET  /events  [[seq, channel, requestNo], ...]: every event of a request
-//                 answered 2xx, in arrival order (seq is data.seq)
+//   GET  /events  [[seq, channel, requestNo, id, position], ...]: every event
+//                 of a request answered 2xx, in arrival order (seq is data.seq;
+//                 id and position its history members, rtpush_id and
+//                 rtpush_position, or null)
 //   POST /plan    body: JSON array of faults.mjs rules without `when`
 //                 ({status, body, headers, fraction, times, delayMs, hang,
 //                 reset}); [] is always 200
@@ -160,7 +162,8 @@ const control = http.createServer((req, res) => {
 			if (req.method === 'GET' && req.url === '/stats')
 				out = stats();
 			else if (req.method === 'GET' && req.url === '/events')
-				out = sink.delivered().map((e) => [e.data?.seq ?? null, e.channels?.[0] ?? null, e.request]);
+				out = sink.delivered().map((e) => [e.data?.seq ?? null, e.channels?.[0] ?? null, e.request,
+					e.id ?? null, e.position ?? null]);
 			else if (req.method === 'POST' && req.url === '/plan') {
 				sink.plan(JSON.parse(Buffer.concat(chunks).toString('utf8') || '[]'));
 				out = { ok: true };
