@@ -6,6 +6,9 @@
 //                                           403 (42501), 400 (22023), 401 (no session)
 //   POST /api/v1/broadcasting/user-auth  socket_id -> rtpush.authenticate_user()
 //   GET  /api/v1/broadcasting/config     -> {"status":"success","data": rtpush.client_config()}
+//   GET  /api/v1/broadcasting/history?channel=…&after=…[&max_events=…]
+//                                        -> {"status":"success","data": rtpush.history()}:
+//                                           403 (42501), 400 (22023, 22004), 503 (history off)
 //   POST /api/v1/broadcasting/webhook    Pusher webhooks -> rtpush.handle_webhook():
 //                                           200, 401 (bad signature, 28000), 400 (22023)
 //
@@ -31,7 +34,7 @@ const DEFAULT_USER_QUERY = 'SELECT user_id, user_info FROM app_sessions WHERE to
 const MAX_BODY = 64 * 1024;
 
 // SQLSTATE -> HTTP status
-const STATUS = { 42501: 403, 22023: 400, 28000: 401, 55000: 503, 23502: 400 };
+const STATUS = { 42501: 403, 22023: 400, 22004: 400, 28000: 401, 55000: 503, 23502: 400 };
 
 export function send(res, status, obj) {
 	const body = JSON.stringify(obj);
@@ -104,6 +107,15 @@ export async function createAuthServer(options = {}) {
 		send(res, 200, { status: 'success', data: r.rows[0].r });
 	}
 
+	// the channel's events after a position, for rtpush-client's catch-up
+	async function history(req, res, user) {
+		const q = new URL(req.url, 'http://x').searchParams;
+		const max = q.has('max_events') ? Number(q.get('max_events')) : 100;
+		const r = await pool.query('SELECT rtpush.history($1, $2, $3, $4) AS r',
+			[String(user.user_id), q.get('channel'), q.get('after') || null, Number.isInteger(max) ? max : 0]);
+		send(res, 200, { status: 'success', data: r.rows[0].r });
+	}
+
 	async function webhook(req, res) {
 		const raw = await readBody(req);
 		const r = await pool.query('SELECT rtpush.handle_webhook($1, $2, $3) AS r',
@@ -115,6 +127,7 @@ export async function createAuthServer(options = {}) {
 		'POST /api/v1/broadcasting/auth': [auth, true],
 		'POST /api/v1/broadcasting/user-auth': [userAuth, true],
 		'GET /api/v1/broadcasting/config': [config, true],
+		'GET /api/v1/broadcasting/history': [history, true],
 		'POST /api/v1/broadcasting/webhook': [webhook, false],
 	};
 

@@ -23,6 +23,7 @@ use RtpushTest;
 use Test::More;
 use JSON::PP;
 use Time::HiRes qw(usleep);
+use IPC::Run;
 
 my $sink = start_sink();
 my $node = rtpush_node('history', sink => $sink, conf => "rtpush.event_id_field = 'rtpush_id'\n");
@@ -92,18 +93,45 @@ my %sent = map { ($_->[0] => $_->[4]) } grep { $_->[0] >= 3001 && $_->[0] <= 300
 is(scalar(grep { $sent{ $_->[2] } ne $_->[1] } @$h1), 0, 'delivered at the positions history gave them');
 
 # ---- 3. catch-up while writers commit and the endpoint fails ----------
+# Beside the load, a slow writer: its transactions take their outbox id,
+# then wait 300 ms before they commit, so that ids commit out of order.  A
+# racy variant of catch-up that takes the outbox id for a position (the
+# greatest id seen, from history and outbox alike) polls alongside and
+# must miss some of them; rtpush.history() must miss none.
 $sink->plan([ { status => 500, fraction => 0.3 } ]);
 my $load = start_load($node, rate => 300, seconds => 12, conns => 4, first_seq => 10001);
+my $slowsql = "$PostgreSQL::Test::Utils::tmp_check/slow.sql";
+open(my $fh, '>', $slowsql) or die;
+print $fh "BEGIN; INSERT INTO ticks (seq, ch) VALUES ($_, 1); SELECT pg_sleep(0.3); COMMIT;\n" for 9001 .. 9035;
+close $fh;
+my ($slow_out, $slow_err) = ('', '');
+my $slow = IPC::Run::start([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('app'), '-f', $slowsql ],
+	'>', \$slow_out, '2>', \$slow_err);
 my ($after, %seen, $unordered, $polls, $lastpos) = (undef);
+my ($racy_last, %racy_seen) = (0);
+sub racy_poll
+{
+	for (split /\n/, $node->safe_psql('app', qq{
+		SELECT id, data::json->>'seq' FROM (SELECT id, data FROM rtpush.history WHERE channel = 'load-1' AND id > $racy_last
+		                                    UNION ALL
+		                                    SELECT id, data::text FROM rtpush.outbox WHERE 'load-1' = ANY (channels) AND id > $racy_last) x
+		 ORDER BY id}))
+	{
+		my ($id, $seq) = split /\|/;
+		$racy_seen{$seq} = 1;
+		$racy_last = $id if $id > $racy_last;
+	}
+}
 my $end = time + 14;
 while (time < $end || $polls < 3)
 {
+	racy_poll();
 	my $a = defined $after ? "'$after'" : 'NULL';
 	my $r = decode_json($node->safe_psql('app', "SELECT rtpush.history('u1', 'load-1', $a, 1000)"));
 	for my $e (@{ $r->{events} })
 	{
 		my $seq = decode_json($e->{data})->{seq};
-		next unless $seq >= 10001;
+		next unless $seq >= 9001;
 		$seen{$seq} = 1;
 		if (defined $e->{position})
 		{
@@ -115,18 +143,23 @@ while (time < $end || $polls < 3)
 	usleep(100_000);
 }
 $load->wait(60);
+ok($slow->finish, 'the slow writer committed its 35 events') or diag($slow_err);
 $sink->plan([]);
 account('catch-up load', $node, $sink, timeout => 120, since => 10001);
+account('slow writer', $node, $sink, timeout => 60, since => 9001, below => 9036);
 # one last poll picks up what committed after the load's last poll
 {
 	my ($rest) = read_history('load-1', $after);
-	$seen{ $_->[2] } = 1 for grep { $_->[2] >= 10001 } @$rest;
+	$seen{ $_->[2] } = 1 for grep { $_->[2] >= 9001 } @$rest;
+	racy_poll();
 }
-my @committed = grep { $_ >= 10001 } split /\n/,
+my @committed = grep { $_ >= 9001 } split /\n/,
   $node->safe_psql('app', 'SELECT seq FROM ticks WHERE ch = 1 ORDER BY seq');
 cmp_ok(scalar(@committed), '>', 100, scalar(@committed) . ' events committed on load-1 during the polls');
 is(scalar(grep { !$seen{$_} } @committed), 0, "a client polling history ($polls polls) missed none of them");
 ok(!$unordered, 'positions came in increasing order across polls');
+my $racy_missed = grep { !$racy_seen{$_} } @committed;
+cmp_ok($racy_missed, '>', 0, "the racy variant (the outbox id for a position) missed $racy_missed of them");
 
 # ---- 4. a crash ---------------------------------------------------------
 my $before = $node->safe_psql('app', 'SELECT max(position) FROM rtpush.history');

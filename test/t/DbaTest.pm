@@ -15,7 +15,8 @@
 # state; views; sequences' parameters; event triggers; the extension's
 # configuration tables; and the rtpush schema's owner and ACL.  $ext is
 # rtpush unless named (016_update_0.3.pl: rtpush_telemedicine too).
-# Nothing in it is an OID, so two clusters compare.
+# Nothing in it is an OID, so two clusters compare; nor the ranges of
+# rtpush.history's partitions, which the worker recycles.
 #
 # same_extension($node, $db, $ref_db, $ext, $test_name) passes if $ext's
 # description in $db equals $ref_db's, and lists the lines that differ if
@@ -114,7 +115,11 @@ sub describe_extension
 	my ($node, $db, $ext) = @_;
 	$ext //= 'rtpush';
 	die "describe_extension: bad extension name $ext" unless $ext =~ /^\w+$/;
-	return $node->safe_psql($db, "\\set ext $ext\nSET search_path = pg_catalog; $SQL");
+	# rtpush.history's partitions are recycled by the worker at any time
+	# (DROP and CREATE): a share lock keeps them put while they are read
+	my $lock = $node->safe_psql($db, q{SELECT to_regclass('rtpush.history') IS NOT NULL}) eq 't'
+	  ? 'LOCK TABLE rtpush.history IN SHARE MODE;' : '';
+	return $node->safe_psql($db, "\\set ext $ext\nSET search_path = pg_catalog; BEGIN; $lock $SQL; COMMIT;");
 }
 
 sub same_extension
