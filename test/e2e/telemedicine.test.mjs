@@ -17,6 +17,7 @@ import { startPostgres } from './lib/pg.mjs';
 import { pusherClient, echoClient } from './lib/clients.mjs';
 import { until, sleep } from './lib/cleanup.mjs';
 import { createAuthServer } from '../../examples/auth-server/server.mjs';
+import { splitHistory } from './lib/history.mjs';
 
 const ROOT = process.env.RTPUSH_ROOT ?? new URL('../..', import.meta.url).pathname;
 const SCHEMA = fs.readFileSync(`${ROOT}/examples/telemedicine/schema.sql`, 'utf8');
@@ -206,7 +207,7 @@ describe('telemedicine catalogue on soketi with pusher-js and laravel-echo', () 
 				await c.subscribe(ch);
 				c.pusher.channel(ch).bind_global((event, data) => {
 					if (!event.startsWith('pusher:') && !event.startsWith('pusher_internal:'))
-						received.push({ who, channel: ch, event, data });
+						received.push({ who, channel: ch, event, data: splitHistory(data).data });
 				});
 			}
 		}
