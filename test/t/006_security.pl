@@ -2,8 +2,8 @@
 #
 # - As a non-superuser: SHOW / current_setting() of rtpush.secret and
 #   rtpush.encryption_master_key fail, pg_settings and SHOW ALL hide them.
-# - The outbox and dead letter are not readable by PUBLIC; rtpush.send is
-#   not executable by PUBLIC.
+# - The outbox, dead letter and history are not readable by PUBLIC;
+#   rtpush.send and rtpush.history are not executable by PUBLIC.
 # - With log_min_messages = debug5 and log_statement = all, a run that
 #   delivers (plain and encrypted channels), signs subscriptions, fails
 #   deliveries (500s, TLS) and raises auth errors leaves neither secret in
@@ -65,7 +65,8 @@ my $showall = $node->safe_psql('app', 'SHOW ALL', extra_params => [ '-U', 'app' 
 unlike($showall, qr/\Q$secret\E|\Q$master\E/, 'SHOW ALL as a non-superuser shows neither secret');
 
 # ---- privileges
-for my $tbl (qw(rtpush.outbox rtpush.dead_letter))
+# (history holds the same PHI: the table, its sixteen partitions, its ring)
+for my $tbl (qw(rtpush.outbox rtpush.dead_letter rtpush.history rtpush.history_00 rtpush.history_15 rtpush.history_slots))
 {
 	my ($ret, $out, $err) = $node->psql('app', "SELECT * FROM $tbl", extra_params => [ '-U', 'app' ]);
 	isnt($ret, 0, "non-superuser: SELECT from $tbl fails");
@@ -74,7 +75,8 @@ for my $tbl (qw(rtpush.outbox rtpush.dead_letter))
 			"SELECT count(*) FROM aclexplode((SELECT relacl FROM pg_class WHERE oid = '$tbl'::regclass))
 			 WHERE grantee = 0"), 0, "$tbl: no privilege granted to PUBLIC");
 }
-for my $fn ('rtpush.send(text, text, jsonb, text)', 'rtpush.send(text[], text, jsonb, text)')
+for my $fn ('rtpush.send(text, text, jsonb, text)', 'rtpush.send(text[], text, jsonb, text)',
+	'rtpush.history(text, text, text, integer)')
 {
 	is($node->safe_psql('app', "SELECT has_function_privilege('app', '$fn', 'EXECUTE')"),
 		'f', "PUBLIC cannot execute $fn");
