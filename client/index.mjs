@@ -68,7 +68,8 @@ export function catchUp(channel, options) {
 	const handlers = new Map();
 	const seen = new Set();
 	let last = o.position ?? null;
-	let fetching = null;
+	let busy = false; // a catch-up is running: live events wait
+	let current = null; // its promise
 	let waiting = [];
 	let destroyed = false;
 
@@ -103,7 +104,7 @@ export function catchUp(channel, options) {
 		if (event.startsWith('pusher:') || event.startsWith('pusher_internal:'))
 			return;
 		const { id, position } = historyMembers(data);
-		if (fetching)
+		if (busy)
 			waiting.push([event, data, id, position]);
 		else
 			deliver(event, data, id, position, 'live');
@@ -133,34 +134,44 @@ export function catchUp(channel, options) {
 		}
 	}
 
-	async function catchUpNow() {
-		if (fetching)
-			return fetching;
-		fetching = (async () => {
+	let subscriptions = 0;
+
+	// again: a resubscription (with no position, there is nothing to ask from)
+	function run(again) {
+		if (busy)
+			return current;
+		busy = true;
+		current = (async () => {
 			try {
 				if (last !== null || o.fromStart)
 					await runCatchUp();
+				else if (again) // back after a gap, with no position to ask from
+					emit('rtpush:expired', { channel: channel.name, after: null }, {});
 			} catch (err) {
 				emit('rtpush:error', err, {});
 			} finally {
 				const queued = waiting;
 				waiting = [];
-				fetching = null;
+				busy = false;
 				for (const [event, data, id, position] of queued)
 					deliver(event, data, id, position, 'live');
 			}
 		})();
-		return fetching;
+		return current;
 	}
 
 	function onSubscribed() {
-		catchUpNow();
+		run(subscriptions++ > 0);
+	}
+
+	function catchUpNow() {
+		return run(false);
 	}
 
 	channel.bind_global(live);
 	channel.bind('pusher:subscription_succeeded', onSubscribed);
 	if (channel.subscribed)
-		catchUpNow();
+		onSubscribed();
 
 	return {
 		bind(event, fn) {
