@@ -117,9 +117,8 @@ rtpush_jsonb_compact(StringInfo out, Jsonb *jb)
 	}
 }
 
-/* pushes "key": v into the object being built */
-static void
-put_value(JsonbParseState **st, const char *key, JsonbValue *v)
+void
+rtpush_jsonb_put_key(JsonbParseState **st, const char *key)
 {
 	JsonbValue	k;
 
@@ -127,6 +126,13 @@ put_value(JsonbParseState **st, const char *key, JsonbValue *v)
 	k.val.string.val = (char *) key;
 	k.val.string.len = strlen(key);
 	pushJsonbValue(st, WJB_KEY, &k);
+}
+
+/* pushes "key": v into the object being built */
+static void
+put_value(JsonbParseState **st, const char *key, JsonbValue *v)
+{
+	rtpush_jsonb_put_key(st, key);
 	pushJsonbValue(st, WJB_VALUE, v);
 }
 
@@ -135,14 +141,19 @@ rtpush_jsonb_put_string(JsonbParseState **st, const char *key, const char *val)
 {
 	JsonbValue	v;
 
-	v.type = jbvString;
-	v.val.string.val = (char *) val;
-	v.val.string.len = strlen(val);
+	if (val == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) val;
+		v.val.string.len = strlen(val);
+	}
 	put_value(st, key, &v);
 }
 
-static void
-put_bool(JsonbParseState **st, const char *key, bool val)
+void
+rtpush_jsonb_put_bool(JsonbParseState **st, const char *key, bool val)
 {
 	JsonbValue	v;
 
@@ -183,7 +194,7 @@ rtpush_client_config(PG_FUNCTION_ARGS)
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	rtpush_jsonb_put_string(&st, "key", rtpush_key);
 	rtpush_jsonb_put_string(&st, "cluster", rtpush_cluster ? rtpush_cluster : "");
-	put_bool(&st, "forceTLS", client_tls());
+	rtpush_jsonb_put_bool(&st, "forceTLS", client_tls());
 	if (!PG_ARGISNULL(0))
 		rtpush_jsonb_put_string(&st, "user_id", text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	rtpush_jsonb_put_string(&st, "auth_endpoint", rtpush_auth_endpoint ? rtpush_auth_endpoint : "");

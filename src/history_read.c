@@ -158,44 +158,6 @@ history_owner(void)
 	return owner;
 }
 
-static void
-put_key(JsonbParseState **st, const char *key)
-{
-	JsonbValue	k = {.type = jbvString};
-
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	pushJsonbValue(st, WJB_KEY, &k);
-}
-
-/* "key": "val", or null */
-static void
-put_string(JsonbParseState **st, const char *key, const char *val)
-{
-	JsonbValue	v;
-
-	put_key(st, key);
-	if (val == NULL)
-		v.type = jbvNull;
-	else
-	{
-		v.type = jbvString;
-		v.val.string.val = (char *) val;
-		v.val.string.len = strlen(val);
-	}
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
-static void
-put_bool(JsonbParseState **st, const char *key, bool val)
-{
-	JsonbValue	v = {.type = jbvBool};
-
-	v.val.boolean = val;
-	put_key(st, key);
-	pushJsonbValue(st, WJB_VALUE, &v);
-}
-
 /* one row of READ_SQL as {"id", "position", "event", "data"} */
 static void
 put_event(JsonbParseState **st, HeapTuple tup, TupleDesc desc)
@@ -205,9 +167,9 @@ put_event(JsonbParseState **st, HeapTuple tup, TupleDesc desc)
 	char	   *data = SPI_getvalue(tup, desc, 5);
 
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	put_string(st, "id", SPI_getvalue(tup, desc, 3));
-	put_string(st, "position", isnull ? NULL : psprintf(INT64_FORMAT, DatumGetInt64(pos)));
-	put_string(st, "event", SPI_getvalue(tup, desc, 4));
+	rtpush_jsonb_put_string(st, "id", SPI_getvalue(tup, desc, 3));
+	rtpush_jsonb_put_string(st, "position", isnull ? NULL : psprintf(INT64_FORMAT, DatumGetInt64(pos)));
+	rtpush_jsonb_put_string(st, "event", SPI_getvalue(tup, desc, 4));
 	if (isnull)
 	{
 		const char *plain;
@@ -218,7 +180,7 @@ put_event(JsonbParseState **st, HeapTuple tup, TupleDesc desc)
 		payload_plain(id, 0, data, strlen(data), &plain, &len);
 		data = pnstrdup(plain, len);
 	}
-	put_string(st, "data", data);
+	rtpush_jsonb_put_string(st, "data", data);
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
 }
 
@@ -252,13 +214,13 @@ read_history(const char *channel, int64 after, int max, MemoryContext caller)
 
 	spi = MemoryContextSwitchTo(caller);
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	put_key(&st, "events");
+	rtpush_jsonb_put_key(&st, "events");
 	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 	for (uint64 i = 0; i < rows && n < max; i++, n++)
 		put_event(&st, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
-	put_bool(&st, "more", rows > (uint64) max);
-	put_bool(&st, "expired", expired);
+	rtpush_jsonb_put_bool(&st, "more", rows > (uint64) max);
+	rtpush_jsonb_put_bool(&st, "expired", expired);
 	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
 	MemoryContextSwitchTo(spi);
 	SPI_finish();
