@@ -91,10 +91,11 @@ SELECT rtpush.send('public-news', 'x', '{"n":6}') IS NOT NULL AS other_channel;
 
 -- from the start: by position, then what is queued (no position)
 SELECT jsonb_pretty(jsonb_set(rtpush.history('7', 'private-user.7'), '{events}',
-       (SELECT jsonb_agg(e - 'position' || jsonb_build_object('has_position', e->'position' <> 'null'))
+       (SELECT jsonb_agg(e - 'position' || jsonb_build_object('has_position', e->'position' <> 'null',
+                         'id', CASE WHEN e->>'id' = :'queued_id' THEN 'the one sent' ELSE e->>'id' END))
           FROM jsonb_array_elements(rtpush.history('7', 'private-user.7')->'events') e)));
 -- after the second: the third, then the queued one
-SELECT e->>'id' AS id, e->>'event' AS event
+SELECT CASE WHEN e->>'id' = :'queued_id' THEN 'the one sent' ELSE e->>'id' END AS id, e->>'event' AS event
   FROM jsonb_array_elements(rtpush.history('7', 'private-user.7', (:p0 + 2)::text)->'events') e;
 -- two at a time: "more"
 SELECT jsonb_array_length(r->'events') AS n, r->'more' AS more, r->'expired' AS expired

@@ -351,20 +351,23 @@ sub account
 		cmp_ok($dups, '<=', $o{window},
 			"$name: duplicates ($dups) within the bound ($o{window})");
 	}
-	ok(order_ok($sink, $min, $max), "$name: per-channel order kept (first deliveries)");
+	ok(order_ok($sink, $min, $max), "$name: per-channel order kept, positions increasing (first deliveries)");
 	diag(sprintf('RELIABILITY|%s|%d|%d|%d|%d', $name, @r{qw(committed delivered lost duplicates)}));
 	return \%r;
 }
 
 # Each channel has one writing session whose seqs increase: the first
-# delivery of each seq must come in increasing order on its channel.
+# delivery of each seq must come in increasing order on its channel.  With
+# history on, their positions (rtpush_position) must increase too, across
+# crashes and failovers (a repeat may carry a newer one: first deliveries
+# only).
 sub order_ok
 {
 	my ($sink, $min, $max) = @_;
-	my (%last, %seen, $bad);
+	my (%last, %lastpos, %seen, $bad);
 	for my $e (@{ $sink->events })
 	{
-		my ($seq, $ch) = @$e;
+		my ($seq, $ch, undef, undef, $pos) = @$e;
 		next unless defined $seq && $seq >= $min && $seq < $max;
 		next if $seen{$seq}++;
 		if (defined $last{$ch} && $seq < $last{$ch})
@@ -372,6 +375,12 @@ sub order_ok
 			diag("order: $seq after $last{$ch} on $ch") if ++$bad <= 5;
 		}
 		$last{$ch} = $seq if !defined $last{$ch} || $seq > $last{$ch};
+		next unless defined $pos;
+		if (defined $lastpos{$ch} && $pos <= $lastpos{$ch})
+		{
+			diag("position: $seq at $pos after $lastpos{$ch} on $ch") if ++$bad <= 5;
+		}
+		$lastpos{$ch} = $pos if !defined $lastpos{$ch} || $pos > $lastpos{$ch};
 	}
 	return !$bad;
 }
