@@ -88,6 +88,29 @@ static const char *EXPIRED_SQL =
 "    OR $1 > rtpush.history_position_at(pg_catalog.now() + interval '" HISTORY_FUTURE_SLACK "')"
 "  FROM rtpush.history_slots s WHERE s.in_use";
 
+/* The backend's kept plans of the two reads: planning them cost more than running them. */
+typedef struct HistoryReadPlans
+{
+	SPIPlanPtr	read;
+	SPIPlanPtr	expired;
+} HistoryReadPlans;
+
+static HistoryReadPlans plans;
+
+static SPIPlanPtr
+kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
+{
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare the history read: %s", SPI_result_code_string(SPI_result));
+		*plan = p;
+	}
+	return *plan;
+}
+
 /* the position a client passed: a positive decimal bigint; 0 for NULL */
 static int64
 parse_position(FunctionCallInfo fcinfo)
@@ -202,13 +225,13 @@ read_history(const char *channel, int64 after, int max, MemoryContext caller)
 		elog(ERROR, "SPI_connect failed");
 	if (after != 0)
 	{
-		if (SPI_execute_with_args(EXPIRED_SQL, 1, &types[1], &args[1], NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(kept_plan(&plans.expired, EXPIRED_SQL, 1, &types[1]), &args[1], NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the history partitions");
 		expired = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	if (expired)
 		args[1] = Int64GetDatum(0); /* what is kept, for the client to go on from */
-	if (SPI_execute_with_args(READ_SQL, 3, types, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(kept_plan(&plans.read, READ_SQL, 3, types), args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read history");
 	rows = SPI_processed;
 
