@@ -10,6 +10,8 @@
 // sequential calls from one node-postgres client, each on a random channel
 // after the position of a random event in the middle half of that channel;
 // every answer must hold 100 events, "more": true and "expired": false.
+// Then a quarter as many calls asking for one event: the cost of a call
+// whatever it returns.
 // The worker runs in another database (rtpush.database_name = postgres):
 // nothing else writes or maintains this history meanwhile.
 
@@ -66,26 +68,30 @@ export async function run({ rows, channels, calls, warm = 200 }) {
 			        FROM pg_inherits WHERE inhparent = 'rtpush.history'::regclass) p`);
 
 		const db = await pg.connect();
-		const call = async () => {
+		const call = async (max) => {
 			const k = Math.floor(Math.random() * channels);
 			const j = Math.floor(perChannel / 4 + Math.random() * (perChannel / 2));
 			const after = lo + 1n + BigInt(j * channels + k) * step;
 			const t = performance.now();
-			const r = await db.query('SELECT rtpush.history($1, $2, $3, $4) AS h', ['u', `public-ch-${k}`, String(after), MAX_EVENTS]);
+			const r = await db.query('SELECT rtpush.history($1, $2, $3, $4) AS h', ['u', `public-ch-${k}`, String(after), max]);
 			const ms = performance.now() - t;
 			const h = r.rows[0].h;
-			if (h.events.length !== MAX_EVENTS || !h.more || h.expired || BigInt(h.events[0].position) <= after)
+			if (h.events.length !== max || !h.more || h.expired || BigInt(h.events[0].position) <= after)
 				throw new Error(`history read: unexpected answer for public-ch-${k} after ${after}: ${h.events.length} events,`
 					+ ` more ${h.more}, expired ${h.expired}`);
 			return ms;
 		};
 		for (let i = 0; i < warm; i++)
-			await call();
+			await call(MAX_EVENTS);
 		const ms = [];
 		const t2 = performance.now();
 		for (let i = 0; i < calls; i++)
-			ms.push(await call());
+			ms.push(await call(MAX_EVENTS));
 		const secs = (performance.now() - t2) / 1000;
+		// the same with one event per call: what a call costs whatever it returns
+		const one = [];
+		for (let i = 0; i < Math.ceil(calls / 4); i++)
+			one.push(await call(1));
 		await db.end();
 		const s = [...ms].sort((a, b) => a - b);
 		const res = {
@@ -94,7 +100,7 @@ export async function run({ rows, channels, calls, warm = 200 }) {
 			fill_secs: fillSecs, fill_rate: rows / fillSecs, vacuum_analyze_secs: vacuumSecs,
 			history_bytes: Number(size.total), index_bytes: Number(size.index),
 			p50_ms: median(ms), p90_ms: quantile(s, 0.90), p99_ms: quantile(s, 0.99), max_ms: s[s.length - 1],
-			min_ms: s[0], calls_per_s: calls / secs,
+			min_ms: s[0], calls_per_s: calls / secs, one_event: { calls: one.length, p50_ms: median(one) },
 		};
 		log(`history read: p50 ${res.p50_ms.toFixed(2)} ms, p99 ${res.p99_ms.toFixed(2)} ms, max ${res.max_ms.toFixed(1)} ms`
 			+ ` (${res.partitions_used} partitions used, ${Math.round(res.history_bytes / 1048576)} MB)`);

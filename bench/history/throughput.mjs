@@ -86,11 +86,11 @@ export async function run({ events: n, rounds, warm, captureSecs, captureRounds,
 			await drain(v, warm);
 		const runs = await interleaved(names, rounds, async (v, r) => {
 			const res = await drain(v, n);
+			res.history_rows = Number((await pg.one('SELECT count(*) AS n FROM rtpush.history')).n);
 			log(`history throughput round ${r + 1} ${v}: ${Math.round(res.rate)} events/s, fill ${res.batch_fill.toFixed(2)},`
 				+ ` cpu worker ${res.cpu.worker_pct}% pg ${res.cpu.postgres_pct}% soketi ${res.cpu.server_pct}%`);
 			return res;
 		});
-		const kept = await pg.one('SELECT count(*)::bigint AS n FROM rtpush.history');
 
 		const script = pgbenchScript(pg, 'insert.sql', '\\set cid random(1, 100)\n\\set sid random(1, 10000)\n'
 			+ `INSERT INTO messages (conversation_id, sender_id, body) VALUES (:cid, :sid, '${BODY}');\n`);
@@ -102,7 +102,7 @@ export async function run({ events: n, rounds, warm, captureSecs, captureRounds,
 		});
 		return {
 			events: n, rounds, concurrency, channels: 100, encrypted_share: 0.25, event_id_field: EVENT_ID_FIELD,
-			retention_s: RETENTION, history_rows_after: Number(kept.n),
+			retention_s: RETENTION,
 			runs, rates: Object.fromEntries(names.map((v) => [v, summary(runs[v].map((x) => x.rate))])),
 			ratio: ratio(runs, 'history-on', 'history-off', 'rate'),
 			capture: {
