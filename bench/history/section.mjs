@@ -33,8 +33,8 @@ function throughput(t, out, summary, { f0, f1, f2, mm, met }) {
 		`${f0(100 * t.encrypted_share)} % of the events on \`private-encrypted-\` channels (\`rtpush.encryption_master_key\` set).`,
 		`history-on: retention 24 h; history-off: retention 0. ${t.rounds} interleaved rounds (the order rotates) after a warm-up;`,
 		'each run changes the retention by ALTER SYSTEM and a reload and waits until the worker has made (or freed) the',
-		'partitions before the outbox is filled (history-off frees them all: each history-on run starts from an empty history,',
-		`and held ${t.runs['history-on'].map((x) => f0(x.history_rows)).join(' / ')} rows after it).`, '',
+		'partitions before the outbox is filled (history-off frees them all, so a history-on run starts from an empty history',
+		`unless it follows another; history held ${t.runs['history-on'].map((x) => f0(x.history_rows)).join(' / ')} rows after each).`, '',
 		'| variant | median events/s | min–max | ratio on/off (per round) | batch fill | CPU worker / postgres / soketi | worker CPU ms per 1,000 events |',
 		'|---|---:|---:|---:|---:|---|---:|');
 	for (const v of ['history-on', 'history-off']) {
@@ -101,7 +101,7 @@ function storage(x, out, summary, { f0, f2, MB, met }) {
 		`pgbench (2 clients, \`-R ${x.rate}\`) INSERTs single messages rows for ${f0(x.secs)} s (${f0(x.pgbench_tps)} TPS achieved, ${f0(x.delivered)} events`,
 		`delivered), \`rtpush.history_retention\` = ${x.retention_s} s. Every ${x.sample_s} s: the size of rtpush.history's partitions`,
 		'(`pg_total_relation_size` summed over `pg_inherits`), its rows and the partitions in use; no VACUUM FULL, DELETE or',
-		`TRUNCATE is run${every > 1 ? `; every ${every}th sample shown` : ''}.`, '',
+		`TRUNCATE is run${every > 1 ? `; one sample in ${every} shown, and the last` : ''}.`, '',
 		'| s | size | rows | partitions | delivered | queued |', '|---:|---:|---:|---:|---:|---:|');
 	x.samples.forEach((s, i) => {
 		if (i % every === 0 || i === x.samples.length - 1)
