@@ -4,9 +4,10 @@
 // One real pusher-js client (test/e2e/lib/clients.mjs) subscribes to
 // private-user.1.feed (rtpush.channel_rules: 'owner'), authorized by
 // examples/auth-server with a Bearer token, and wraps the channel with
-// rtpush-client's catchUp() (client/index.mjs; maxPages 20), which fetches
-// the same server's GET /api/v1/broadcasting/history?max_events=1000.  One
-// live event gives it a position.  Then, each round: the client
+// rtpush-client's catchUp() (client/index.mjs; maxPages 20, fromStart: see
+// subscriber()), which fetches the same server's
+// GET /api/v1/broadcasting/history?max_events=1000.  One live event gives
+// it a position.  Then, each round: the client
 // disconnects, one transaction commits N events on the channel
 // (rtpush.send(), ~200-byte data), the worker delivers them to soketi (no
 // subscriber there), and the client connects again: timed from connect()
