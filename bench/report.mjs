@@ -1,5 +1,6 @@
 // report.mjs: writes bench/RESULTS.md and the gnuplot PNGs from the JSON
-// results of bench/delivery/main.mjs (run by bench/run).
+// results of bench/delivery/main.mjs and bench/history/run.mjs (run by
+// bench/run).
 //
 //   node bench/report.mjs --data DIR --results FILE --plots DIR --command "..." [--capture FILE]
 //
@@ -11,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { historySection } from './history/section.mjs';
 
 const { values: opt } = parseArgs({
 	options: {
@@ -29,6 +31,7 @@ const lat = load('latency');
 const bl = load('backlog');
 const su = load('sustained');
 const cx = load('capture_extra');
+const hi = load('history');
 
 const old = fs.existsSync(opt.results) ? fs.readFileSync(opt.results, 'utf8') : '';
 function section(text, title) {
@@ -302,6 +305,7 @@ throughputSection();
 latencySection();
 backlogSection();
 sustainedSection();
+historySection(hi, out, summary, { f0, f1, f2, mm, MB, met });
 
 // ---- header ----
 const cpu = os.cpus();
@@ -330,7 +334,7 @@ if (cm) {
 	summary.unshift(['Capture, single-row pgbench INSERT vs CTE floor / plpgsql (bench/capture/run; and vs plpgsql in the pg_notify section\'s pgbench)',
 		'≥ 0.95× / ≥ 1.15×', `${cm[1]}× / ${cm[2]}×` + (xr === undefined ? '' : `; ${f2(xr)}×`), verdict]);
 }
-const ran = [['capture_extra', cx], ['throughput', tp], ['latency', lat], ['backlog', bl], ['sustained', su]]
+const ran = [['capture_extra', cx], ['throughput', tp], ['latency', lat], ['backlog', bl], ['sustained', su], ['history', hi]]
 	.filter(([, x]) => x?.ran_at).map(([k, x]) => `${k} ${x.ran_at}`);
 if (ran.length)
 	head.splice(3, 0, `Sections from \`--only\` runs keep the other benchmarks' figures from bench/data; each ran at: ${ran.join(', ')}.`);

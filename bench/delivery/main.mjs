@@ -4,10 +4,8 @@
 //   node bench/delivery/main.mjs --mode quick|default|full --out DIR [--only throughput,latency,...]
 
 import { parseArgs } from 'node:util';
-import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { writeJson, log } from '../lib/common.mjs';
+import { writeJson, log, build } from '../lib/common.mjs';
 
 const { values: opt } = parseArgs({
 	options: {
@@ -37,19 +35,6 @@ const MODES = {
 		sustained: { events: 10000000, rate: 5000 },
 	},
 };
-
-// which rtpush the clusters loaded: the installed library's time and the
-// tree's commit then (other engineers reinstall it while they work)
-function build() {
-	try {
-		const lib = execFileSync('pg_config', ['--pkglibdir']).toString().trim();
-		const m = fs.statSync(path.join(lib, 'rtpush.so')).mtime.toISOString().slice(0, 19);
-		const head = execFileSync('git', ['-C', new URL('../..', import.meta.url).pathname, 'rev-parse', '--short', 'HEAD']).toString().trim();
-		return `rtpush.so of ${m}Z, tree at ${head}`;
-	} catch {
-		return 'rtpush.so: unknown';
-	}
-}
 
 const cfg = MODES[opt.mode];
 if (!cfg || !opt.out)

@@ -23,26 +23,11 @@ import { spawn } from 'node:child_process';
 import { PGBIN } from '../../test/e2e/lib/pg.mjs';
 import {
 	startBenchPostgres, startSoketi, workerStatus, outboxBytes, cpuMeter, cpuSeconds, rssKb, loadavg, median,
-	sleep, performance, log, BODY,
+	sleep, performance, log, BODY, configurePhi,
 } from '../lib/common.mjs';
 
 const now = () => performance.now();
 const MB = (b) => Math.round(b / 1048576 * 10) / 10;
-
-// PHI: one row in four (conversation_id % 4 = 0) goes to its conversation's
-// encrypted channel instead of the plain one; still one event per row.
-const PHI_MASTER_KEY = Buffer.alloc(32, 'phi-bench').toString('base64');
-async function configurePhi(pg) {
-	await pg.set({ 'rtpush.event_id_field': 'eid', 'rtpush.encryption_master_key': PHI_MASTER_KEY });
-	await pg.query(`
-		DROP TRIGGER message_sent ON messages;
-		CREATE TRIGGER message_sent AFTER INSERT ON messages FOR EACH ROW
-			WHEN (NEW.conversation_id % 4 <> 0)
-			EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-conversation.{conversation_id}');
-		CREATE TRIGGER message_sent_e2e AFTER INSERT ON messages FOR EACH ROW
-			WHEN (NEW.conversation_id % 4 = 0)
-			EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-encrypted-conversation.{conversation_id}')`);
-}
 
 // the PHI run's figures reported beside the plain run's
 function phiSummary(r) {
@@ -67,7 +52,7 @@ async function runOne({ events: n, rate, dataDir, phi = false }) {
 	try {
 		await pg.set(soketi.rtpushSettings());
 		if (phi)
-			await configurePhi(pg);
+			await configurePhi(pg, 'eid');
 		const workerPid = await pg.waitForWorker();
 		const script = path.join(pg.dir, 'insert.sql');
 		fs.writeFileSync(script, `\\set cid random(1, 100)\n\\set sid random(1, 10000)\n`

@@ -43,7 +43,11 @@ async function prefill(pg, n) {
 
 const XACTS = 'SELECT xact_commit + xact_rollback AS x FROM pg_stat_database WHERE datname = current_database()';
 
-async function rtpushDrain(pg, n, target, workerPid, trace, onFilled) {
+/**
+ * Drains a pre-filled outbox of n events to target: the figures of one
+ * rtpush variant (also bench/history/throughput.mjs's).
+ */
+export async function rtpushDrain(pg, n, target, workerPid, trace, onFilled) {
 	await prefill(pg, n);
 	if (onFilled)
 		await onFilled();

@@ -8,9 +8,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { startPostgres } from '../../test/e2e/lib/pg.mjs';
+import { startPostgres, PGBIN } from '../../test/e2e/lib/pg.mjs';
 import { startSoketi } from '../../test/e2e/lib/soketi.mjs';
 import { onExit, freePort, sleep, until } from '../../test/e2e/lib/cleanup.mjs';
 
@@ -42,6 +42,24 @@ export async function startBenchPostgres(conf = {}) {
 		CREATE TRIGGER message_sent AFTER INSERT ON messages FOR EACH ROW
 			EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-conversation.{conversation_id}')`);
 	return pg;
+}
+
+// The configuration the README recommends for PHI: event ids
+// (rtpush.event_id_field) and end-to-end encryption; one messages row in
+// four (conversation_id % 4 = 0) goes to its conversation's
+// private-encrypted- channel instead of the plain one, still one event per
+// row.  Replaces startBenchPostgres's trigger.
+export const PHI_MASTER_KEY = Buffer.alloc(32, 'phi-bench').toString('base64');
+export async function configurePhi(pg, eventIdField) {
+	await pg.set({ 'rtpush.event_id_field': eventIdField, 'rtpush.encryption_master_key': PHI_MASTER_KEY });
+	await pg.query(`
+		DROP TRIGGER message_sent ON messages;
+		CREATE TRIGGER message_sent AFTER INSERT ON messages FOR EACH ROW
+			WHEN (NEW.conversation_id % 4 <> 0)
+			EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-conversation.{conversation_id}');
+		CREATE TRIGGER message_sent_e2e AFTER INSERT ON messages FOR EACH ROW
+			WHEN (NEW.conversation_id % 4 = 0)
+			EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-encrypted-conversation.{conversation_id}')`);
 }
 
 // ~200-byte event data: the JSON of a messages row with this body.
@@ -230,4 +248,46 @@ export function summary(xs) {
 export function writeJson(file, obj) {
 	fs.mkdirSync(path.dirname(file), { recursive: true });
 	fs.writeFileSync(file, JSON.stringify(obj, null, 1));
+}
+
+// ---- pgbench ----
+
+/** Writes a pgbench script into the cluster's directory (readable by postgres); returns its path. */
+export function pgbenchScript(pg, name, text) {
+	const file = path.join(pg.dir, name);
+	fs.writeFileSync(file, text);
+	fs.chmodSync(file, 0o644);
+	return file;
+}
+
+/** Runs pgbench against the bench database with args; resolves with {tps, out}. */
+export function runPgbench(pg, args) {
+	const bin = path.join(PGBIN, 'pgbench');
+	return new Promise((resolve, reject) => {
+		const child = spawn(bin, ['-n', '-M', 'prepared', ...args, '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', 'bench'],
+			{ stdio: ['ignore', 'pipe', 'pipe'] });
+		let out = '';
+		child.stdout.on('data', (d) => { out += d; });
+		child.stderr.on('data', (d) => { out += d; });
+		child.once('exit', (code) => {
+			const tps = Number(/tps = ([\d.]+) \(without/.exec(out)?.[1]);
+			if (code !== 0 || !Number.isFinite(tps))
+				reject(new Error(`pgbench failed (${code}): ${out.slice(-2000)}`));
+			else
+				resolve({ tps, out });
+		});
+	});
+}
+
+// which rtpush the clusters loaded: the installed library's time and the
+// tree's commit then (other engineers reinstall it while they work)
+export function build() {
+	try {
+		const lib = execFileSync('pg_config', ['--pkglibdir']).toString().trim();
+		const m = fs.statSync(path.join(lib, 'rtpush.so')).mtime.toISOString().slice(0, 19);
+		const head = execFileSync('git', ['-C', new URL('../..', import.meta.url).pathname, 'rev-parse', '--short', 'HEAD']).toString().trim();
+		return `rtpush.so of ${m}Z, tree at ${head}`;
+	} catch {
+		return 'rtpush.so: unknown';
+	}
 }
