@@ -54,9 +54,9 @@ async function subscriber(soketi, server) {
 		},
 	});
 	const channel = c.pusher.subscribe(CHANNEL);
-	// fromStart: without it, client/index.mjs (e7a9829) never hands over a
-	// live event after a first subscription with no position (catchUpNow()'s
-	// promise is stored after its synchronous finally cleared it)
+	// fromStart: no live event came before the cut, so the client has no
+	// position to ask from; it fetches what history keeps (this channel's
+	// events of the rounds before are dropped by id)
 	const feed = catchUp(channel, { fetchHistory, maxPages: MAX_PAGES, fromStart: true });
 	const got = [];
 	const trouble = [];
