@@ -54,9 +54,8 @@ async function subscriber(soketi, server) {
 		},
 	});
 	const channel = c.pusher.subscribe(CHANNEL);
-	// fromStart: no live event came before the cut, so the client has no
-	// position to ask from; it fetches what history keeps (this channel's
-	// events of the rounds before are dropped by id)
+	// fromStart: the first subscription fetches what history keeps (nothing
+	// yet); the live event below then gives the client its position
 	const feed = catchUp(channel, { fetchHistory, maxPages: MAX_PAGES, fromStart: true });
 	const got = [];
 	const trouble = [];
