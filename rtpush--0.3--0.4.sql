@@ -194,12 +194,12 @@ REVOKE ALL ON FUNCTION rtpush.history_rebound(integer, bigint, bigint) FROM PUBL
 -- cuts back those made for a longer retention, fills free ones with the
 -- stretches up to two widths ahead of now, and returns the position up to
 -- which partitions exist (0 with the retention 0).  Run by the worker in a
--- subtransaction; waits at most a second for a lock (readers of
--- rtpush.history hold one).
+-- subtransaction; waits at most 100 ms for a lock (readers of
+-- rtpush.history hold one), and the worker tries again a second later.
 CREATE FUNCTION rtpush.history_maintain(retention interval,
                                         now timestamptz DEFAULT pg_catalog.clock_timestamp())
 RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '1s' AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '100ms' AS $$
 DECLARE
     width   interval;
     span    bigint;

@@ -51,6 +51,7 @@ typedef struct HistoryStore
 	TimestampTz next_due;		/* next upkeep */
 	TimestampTz logged_at;		/* the last failed upkeep logged */
 	int			failures;		/* failed upkeeps since then */
+	bool		failing;		/* the last upkeep failed: wait for next_due */
 	SPIPlanPtr	insert_plan;
 } HistoryStore;
 
@@ -74,6 +75,7 @@ history_forget(void)
 	store.available = true;
 	store.maintained_for = -1;
 	store.next_due = 0;
+	store.failing = false;
 	if (store.insert_plan)
 		SPI_freeplan(store.insert_plan);
 	store.insert_plan = NULL;
@@ -130,6 +132,7 @@ maintain_in_subtransaction(TimestampTz now)
 		CurrentResourceOwner = owner;
 		store.maintained_for = rtpush_history_retention;
 		store.next_due = TimestampTzPlusMilliseconds(now, HISTORY_MAINTAIN_MS);
+		store.failing = false;
 	}
 	PG_CATCH();
 	{
@@ -142,6 +145,7 @@ maintain_in_subtransaction(TimestampTz now)
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
 		store.next_due = TimestampTzPlusMilliseconds(now, HISTORY_RETRY_MS);
+		store.failing = true;
 		store.failures++;
 		/* once per rtpush.log_failure_interval while it goes on failing */
 		if (TimestampDifferenceExceeds(store.logged_at, now, rtpush_log_failure_interval))
@@ -170,9 +174,14 @@ history_prepare(void)
 	bool		off = rtpush_history_retention == 0;
 	int64		next = Max(store.last + 1, position_at(now));
 
-	/* an extension older than 0.4 is looked at again each time: it may be updated */
+	/*
+	 * Upkeep when the retention changed, when due, when the partitions are
+	 * about to run out (unless the last upkeep failed: then when due, a
+	 * second later), and each time on an extension older than 0.4 (it may
+	 * be updated).
+	 */
 	if (changed || now >= store.next_due || !store.available ||
-		(!off && store.available &&
+		(!off && !store.failing &&
 		 next + ((int64) HISTORY_MARGIN_MS << POSITION_SHIFT) >= store.covered))
 	{
 		/* with history off, one upkeep drops what was kept; then none */

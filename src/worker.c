@@ -138,7 +138,11 @@ fetch_events(void)
 		return;
 	if (!history_prepare())
 	{
-		fetch_more = true;		/* no partition for the next position yet */
+		/*
+		 * No partition for the next position yet (its upkeep failed, e.g.
+		 * on a lock): events wait in the outbox, the next poll tries again.
+		 */
+		fetch_more = false;
 		return;
 	}
 	positions = history_active();
