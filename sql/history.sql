@@ -37,7 +37,9 @@ SELECT count(*) AS in_use, min(to_timestamp((lo >> 20) / 1000.0) AT TIME ZONE 'U
   FROM rtpush.history_slots WHERE in_use;
 -- a shorter retention (8 s) at 12:10: partitions made for an hour are cut back, or freed
 SELECT rtpush.history_maintain('1 hour', '2026-01-02 12:10:00+00') > 0 AS kept_up;
-INSERT INTO rtpush.history VALUES (rtpush.history_position_at('2026-01-02 12:09:00+00'), 1, 'c', 'e', '{}');
+INSERT INTO rtpush.history (position, ids, channel, events, data, positions)
+  VALUES (rtpush.history_position_at('2026-01-02 12:09:00+00'), '{1}', 'c', '{e}', '{"{}"}',
+          ARRAY[rtpush.history_position_at('2026-01-02 12:09:00+00')]);
 SELECT rtpush.history_maintain('8 seconds', '2026-01-02 12:10:00+00') = rtpush.history_position_at('2026-01-02 12:10:02+00') AS covers_2_s;
 SELECT slot, to_timestamp((lo >> 20) / 1000.0) AT TIME ZONE 'UTC' AS from_, to_timestamp((hi >> 20) / 1000.0) AT TIME ZONE 'UTC' AS to_
   FROM rtpush.history_slots WHERE in_use ORDER BY lo;
@@ -77,12 +79,15 @@ SELECT count(*) AS in_use FROM rtpush.history_slots WHERE in_use;
 -- ---- rtpush.history() -------------------------------------------------
 SELECT rtpush.history_maintain('1 day') > rtpush.history_position_at(now()) AS covered_now;
 SELECT rtpush.history_position_at(now()) AS p0 \gset
--- three delivered events on user 7's channel, one on another channel
-INSERT INTO rtpush.history (position, id, channel, event, data) VALUES
-  (:p0 + 1, 101, 'private-user.7', 'message-sent', '{"rtpush_id":101,"n":1}'),
-  (:p0 + 2, 103, 'private-user.7', 'message-sent', '{"rtpush_id":103,"n":2}'),
-  (:p0 + 3, 102, 'private-user.7', 'message-sent', '{"rtpush_id":102,"n":3}'),
-  (:p0 + 4, 104, 'private-user.8', 'message-sent', '{"n":4}');
+-- three delivered events on user 7's channel (two fetched together, in one
+-- row; one in a later fetch), one on another channel
+INSERT INTO rtpush.history (position, positions, ids, channel, events, data) VALUES
+  (:p0 + 1, ARRAY[:p0 + 1, :p0 + 2], '{101,103}', 'private-user.7', '{message-sent,message-sent}',
+   ARRAY['{"rtpush_id":101,"n":1}', '{"rtpush_id":103,"n":2}']),
+  (:p0 + 3, ARRAY[:p0 + 3], '{102}', 'private-user.7', '{message-sent}', ARRAY['{"rtpush_id":102,"n":3}']),
+  (:p0 + 4, ARRAY[:p0 + 4], '{104}', 'private-user.8', '{message-sent}', ARRAY['{"n":4}']);
+-- the same, one row per event
+SELECT position - :p0 AS position, id, channel, event, data FROM rtpush.history_events ORDER BY position;
 -- two queued: one of them (101) also in history (in flight), and one not yet
 DELETE FROM rtpush.outbox;
 SELECT rtpush.send('private-user.7', 'message-sent', '{"n":5}') AS queued_id \gset
@@ -94,6 +99,9 @@ SELECT jsonb_pretty(jsonb_set(rtpush.history('7', 'private-user.7'), '{events}',
        (SELECT jsonb_agg(e - 'position' || jsonb_build_object('has_position', e->'position' <> 'null',
                          'id', CASE WHEN e->>'id' = :'queued_id' THEN 'the one sent' ELSE e->>'id' END))
           FROM jsonb_array_elements(rtpush.history('7', 'private-user.7')->'events') e)));
+-- after the first (inside a row): the second, the third, then the queued one
+SELECT CASE WHEN e->>'id' = :'queued_id' THEN 'the one sent' ELSE e->>'id' END AS id, (e->>'position')::bigint - :p0 AS position
+  FROM jsonb_array_elements(rtpush.history('7', 'private-user.7', (:p0 + 1)::text)->'events') e;
 -- after the second: the third, then the queued one
 SELECT CASE WHEN e->>'id' = :'queued_id' THEN 'the one sent' ELSE e->>'id' END AS id, e->>'event' AS event
   FROM jsonb_array_elements(rtpush.history('7', 'private-user.7', (:p0 + 2)::text)->'events') e;
@@ -134,6 +142,7 @@ SET ROLE history_app;
 SELECT jsonb_array_length(rtpush.history('7', 'private-user.7')->'events') AS n;
 SELECT count(*) FROM rtpush.history;
 SELECT count(*) FROM rtpush.history_00;
+SELECT count(*) FROM rtpush.history_events;
 RESET ROLE;
 REVOKE ALL ON SCHEMA rtpush FROM history_app;
 REVOKE ALL ON FUNCTION rtpush.history(text, text, text, integer) FROM history_app;

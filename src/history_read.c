@@ -35,6 +35,8 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -50,16 +52,40 @@ PG_FUNCTION_INFO_V1(rtpush_history);
 
 /* at most this many events per call */
 #define HISTORY_MAX_EVENTS 1000
+/* history rows a read takes at a time (each holds up to 100 events) */
+#define HISTORY_ROWS_PER_FETCH 8
 /* a position more than this far in the future is from another history */
 #define HISTORY_FUTURE_SLACK "1 minute"
 
 /*
- * $1 channel, $2 after (0: from the start), $3 max_events.  Part 1: what
- * history holds, by position; part 2: what is queued and not in history.
- * The outbox part looks for an event's history rows from a minute before
- * it was queued: it cannot have been given a position earlier.
+ * 0.5's reads (rtpush--0.4--0.5.sql, 50.3), a row per channel and fetch.
+ * Rows: $1 channel, $2 after (0: from the start); from the row holding
+ * 'after' (the last whose first position is not past it: a channel's rows
+ * never overlap), by position.  Queued: $1 channel, $2 at most; an event's
+ * history row cannot have been written earlier than a minute before the
+ * event was queued.
  */
-static const char *READ_SQL =
+static const char *ROWS_SQL =
+"SELECT h.positions, h.ids, h.events, h.data FROM rtpush.history h"
+" WHERE h.channel = $1"
+"   AND h.position >= coalesce((SELECT pg_catalog.max(g.position) FROM rtpush.history g"
+"                               WHERE g.channel = $1 AND g.position <= $2), 0)"
+" ORDER BY h.position";
+
+static const char *QUEUED_SQL =
+"SELECT o.id, o.event, o.data::pg_catalog.text FROM rtpush.outbox o"
+" WHERE $1 OPERATOR(pg_catalog.=) ANY (o.channels)"
+"   AND NOT EXISTS (SELECT FROM rtpush.history h WHERE h.channel = $1 AND o.id OPERATOR(pg_catalog.=) ANY (h.ids)"
+"                    AND h.position >= rtpush.history_position_at(o.queued_at - interval '1 minute'))"
+" ORDER BY o.xid, o.id LIMIT $2";
+
+/*
+ * 0.4's read, a row per event and channel (the library is updated before
+ * ALTER EXTENSION UPDATE runs): $1 channel, $2 after, $3 max_events.
+ * Part 1: what history holds, by position; part 2: what is queued and not
+ * in history.
+ */
+static const char *READ_04_SQL =
 "WITH positioned AS ("
 "  SELECT h.position, h.id, h.event, h.data FROM rtpush.history h"
 "   WHERE h.channel = $1 AND h.position > $2"
@@ -88,12 +114,24 @@ static const char *EXPIRED_SQL =
 "    OR $1 > rtpush.history_position_at(pg_catalog.now() + interval '" HISTORY_FUTURE_SLACK "')"
 "  FROM rtpush.history_slots s WHERE s.in_use";
 
-/* The backend's kept plans of the two reads: planning them cost more than running them. */
+/* The backend's kept plans of the reads: planning them cost more than running them. */
 typedef struct HistoryReadPlans
 {
-	SPIPlanPtr	read;
+	SPIPlanPtr	rows;
+	SPIPlanPtr	queued;
+	SPIPlanPtr	read_04;
 	SPIPlanPtr	expired;
 } HistoryReadPlans;
+
+/* An answer being built, in the caller's memory. */
+typedef struct HistoryAnswer
+{
+	JsonbParseState *st;
+	int			n;				/* events put */
+	int			max;
+	bool		more;			/* one more than max was found */
+	MemoryContext caller;
+} HistoryAnswer;
 
 static HistoryReadPlans plans;
 
@@ -158,14 +196,13 @@ require_history_on(void)
 				 errhint("Set rtpush.history_retention (for example to '24h') and reload the configuration.")));
 }
 
-/* the owner of rtpush.history, as whom the reads run */
+/* rtpush.history, locked for reading; *owner: its owner, as whom the reads run */
 static Oid
-history_owner(void)
+history_table(Oid *owner)
 {
 	Oid			nsp = get_namespace_oid("rtpush", false);
 	Oid			rel = get_relname_relid("history", nsp);
 	HeapTuple	tup;
-	Oid			owner;
 
 	if (!OidIsValid(rel))
 		ereport(ERROR,
@@ -173,78 +210,180 @@ history_owner(void)
 				 errmsg("rtpush history is not installed"),
 				 errdetail("This database has rtpush at a version older than 0.4."),
 				 errhint("Run ALTER EXTENSION rtpush UPDATE.")));
+	/* as the read will: the layout looked up next is the one it reads */
+	LockRelationOid(rel, AccessShareLock);
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for relation %u", rel);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	*owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
-	return owner;
+	return rel;
 }
 
-/* one row of READ_SQL as {"id", "position", "event", "data"} */
+/* {"id", "position", "event", "data"}; position NULL for a queued event */
 static void
-put_event(JsonbParseState **st, HeapTuple tup, TupleDesc desc)
+put_event(HistoryAnswer *a, const char *id, const char *position, const char *event, const char *data)
+{
+	MemoryContext spi = MemoryContextSwitchTo(a->caller);
+
+	if (a->n == a->max)
+		a->more = true;
+	else
+	{
+		pushJsonbValue(&a->st, WJB_BEGIN_OBJECT, NULL);
+		rtpush_jsonb_put_string(&a->st, "id", id);
+		rtpush_jsonb_put_string(&a->st, "position", position);
+		rtpush_jsonb_put_string(&a->st, "event", event);
+		rtpush_jsonb_put_string(&a->st, "data", data);
+		pushJsonbValue(&a->st, WJB_END_OBJECT, NULL);
+		a->n++;
+	}
+	MemoryContextSwitchTo(spi);
+}
+
+/* a queued event: the data as it is sent, less the members history adds */
+static void
+put_queued(HistoryAnswer *a, int64 id, const char *event, const char *data)
+{
+	const char *plain;
+	size_t		len;
+
+	payload_plain(id, 0, data, strlen(data), &plain, &len);
+	put_event(a, psprintf(INT64_FORMAT, id), NULL, event, pnstrdup(plain, len));
+}
+
+static Datum *
+elements(HeapTuple tup, TupleDesc desc, int col, Oid type, int *n)
 {
 	bool		isnull;
-	Datum		pos = SPI_getbinval(tup, desc, 2, &isnull);
-	char	   *data = SPI_getvalue(tup, desc, 5);
+	Datum	   *d;
+	int16		len;
+	bool		byval;
+	char		align;
 
-	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	rtpush_jsonb_put_string(st, "id", SPI_getvalue(tup, desc, 3));
-	rtpush_jsonb_put_string(st, "position", isnull ? NULL : psprintf(INT64_FORMAT, DatumGetInt64(pos)));
-	rtpush_jsonb_put_string(st, "event", SPI_getvalue(tup, desc, 4));
-	if (isnull)
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, col, &isnull)),
+					  type, len, byval, align, &d, NULL, n);
+	return d;
+}
+
+/* the events of one history row after 'after' */
+static void
+put_row(HistoryAnswer *a, HeapTuple tup, TupleDesc desc, int64 after)
+{
+	int			n,
+				k;
+	Datum	   *pos = elements(tup, desc, 1, INT8OID, &n);
+	Datum	   *ids = elements(tup, desc, 2, INT8OID, &k);
+	Datum	   *events = elements(tup, desc, 3, TEXTOID, &k);
+	Datum	   *data = elements(tup, desc, 4, TEXTOID, &k);
+
+	for (int j = 0; j < n && !a->more; j++)
 	{
-		const char *plain;
-		size_t		len;
-		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
-
-		/* queued: the data as it is sent, less the members history adds */
-		payload_plain(id, 0, data, strlen(data), &plain, &len);
-		data = pnstrdup(plain, len);
+		if (DatumGetInt64(pos[j]) <= after)
+			continue;
+		put_event(a, psprintf(INT64_FORMAT, DatumGetInt64(ids[j])), psprintf(INT64_FORMAT, DatumGetInt64(pos[j])),
+				  TextDatumGetCString(events[j]), TextDatumGetCString(data[j]));
 	}
-	rtpush_jsonb_put_string(st, "data", data);
-	pushJsonbValue(st, WJB_END_OBJECT, NULL);
+}
+
+/* 0.5: history's rows from the one holding 'after', then what is queued */
+static void
+read_groups(HistoryAnswer *a, Datum channel, int64 after)
+{
+	Oid			types[2] = {TEXTOID, INT8OID};
+	Datum		args[2] = {channel, Int64GetDatum(after)};
+	Portal		rows = SPI_cursor_open(NULL, kept_plan(&plans.rows, ROWS_SQL, 2, types), args, NULL, true);
+
+	while (!a->more)
+	{
+		SPI_cursor_fetch(rows, true, HISTORY_ROWS_PER_FETCH);
+		for (uint64 i = 0; i < SPI_processed && !a->more; i++)
+			put_row(a, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, after);
+		if (SPI_processed < HISTORY_ROWS_PER_FETCH)
+			break;
+	}
+	SPI_cursor_close(rows);
+	if (a->more)
+		return;
+
+	types[1] = INT4OID;
+	args[1] = Int32GetDatum(a->max - a->n + 1);
+	if (SPI_execute_plan(kept_plan(&plans.queued, QUEUED_SQL, 2, types), args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the queued events");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+
+		put_queued(a, DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)),
+				   SPI_getvalue(tup, SPI_tuptable->tupdesc, 2), SPI_getvalue(tup, SPI_tuptable->tupdesc, 3));
+	}
+}
+
+/* 0.4: one query, a row per event */
+static void
+read_rows_04(HistoryAnswer *a, Datum channel, int64 after)
+{
+	Oid			types[3] = {TEXTOID, INT8OID, INT4OID};
+	Datum		args[3] = {channel, Int64GetDatum(after), Int32GetDatum(a->max)};
+
+	if (SPI_execute_plan(kept_plan(&plans.read_04, READ_04_SQL, 3, types), args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read history");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		pos = SPI_getbinval(tup, desc, 2, &isnull);
+
+		if (isnull)
+			put_queued(a, DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull)),
+					   SPI_getvalue(tup, desc, 4), SPI_getvalue(tup, desc, 5));
+		else
+			put_event(a, SPI_getvalue(tup, desc, 3), psprintf(INT64_FORMAT, DatumGetInt64(pos)),
+					  SPI_getvalue(tup, desc, 4), SPI_getvalue(tup, desc, 5));
+	}
 }
 
 /* reads as the owner; builds the answer in the caller's memory */
 static Jsonb *
-read_history(const char *channel, int64 after, int max, MemoryContext caller)
+read_history(Oid rel, const char *channel, int64 after, int max, MemoryContext caller)
 {
-	Oid			types[3] = {TEXTOID, INT8OID, INT4OID};
-	Datum		args[3] = {CStringGetTextDatum(channel), Int64GetDatum(after), Int32GetDatum(max)};
-	JsonbParseState *st = NULL;
+	HistoryAnswer a = {.max = max, .caller = caller};
+	Oid			type = INT8OID;
+	Datum		arg = Int64GetDatum(after);
 	JsonbValue *res;
 	bool		expired = false;
 	bool		isnull;
-	int			n = 0;
-	uint64		rows;
 	MemoryContext spi;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (after != 0)
 	{
-		if (SPI_execute_plan(kept_plan(&plans.expired, EXPIRED_SQL, 1, &types[1]), &args[1], NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(kept_plan(&plans.expired, EXPIRED_SQL, 1, &type), &arg, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the history partitions");
 		expired = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	if (expired)
-		args[1] = Int64GetDatum(0); /* what is kept, for the client to go on from */
-	if (SPI_execute_plan(kept_plan(&plans.read, READ_SQL, 3, types), args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read history");
-	rows = SPI_processed;
+		after = 0;				/* what is kept, for the client to go on from */
 
 	spi = MemoryContextSwitchTo(caller);
-	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	rtpush_jsonb_put_key(&st, "events");
-	pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
-	for (uint64 i = 0; i < rows && n < max; i++, n++)
-		put_event(&st, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
-	pushJsonbValue(&st, WJB_END_ARRAY, NULL);
-	rtpush_jsonb_put_bool(&st, "more", rows > (uint64) max);
-	rtpush_jsonb_put_bool(&st, "expired", expired);
-	res = pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+	pushJsonbValue(&a.st, WJB_BEGIN_OBJECT, NULL);
+	rtpush_jsonb_put_key(&a.st, "events");
+	pushJsonbValue(&a.st, WJB_BEGIN_ARRAY, NULL);
+	MemoryContextSwitchTo(spi);
+	if (get_attnum(rel, "positions") != InvalidAttrNumber)
+		read_groups(&a, CStringGetTextDatum(channel), after);
+	else
+		read_rows_04(&a, CStringGetTextDatum(channel), after);
+
+	MemoryContextSwitchTo(caller);
+	pushJsonbValue(&a.st, WJB_END_ARRAY, NULL);
+	rtpush_jsonb_put_bool(&a.st, "more", a.more);
+	rtpush_jsonb_put_bool(&a.st, "expired", expired);
+	res = pushJsonbValue(&a.st, WJB_END_OBJECT, NULL);
 	MemoryContextSwitchTo(spi);
 	SPI_finish();
 	return JsonbValueToJsonb(res);
@@ -257,12 +396,14 @@ read_as_owner(const char *channel, int64 after, int max)
 	Oid			saved_user;
 	int			saved_sec;
 	Jsonb	   *volatile res = NULL;
+	Oid			owner;
+	Oid			rel = history_table(&owner);
 
 	GetUserIdAndSecContext(&saved_user, &saved_sec);
-	SetUserIdAndSecContext(history_owner(), saved_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(owner, saved_sec | SECURITY_LOCAL_USERID_CHANGE);
 	PG_TRY();
 	{
-		res = read_history(channel, after, max, CurrentMemoryContext);
+		res = read_history(rel, channel, after, max, CurrentMemoryContext);
 	}
 	PG_FINALLY();
 	{

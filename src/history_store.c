@@ -1,8 +1,7 @@
 /*-------------------------------------------------------------------------
  * history_store.c
  *	  The worker's side of history (rtpush--0.3--0.4.sql, section 50): the
- *	  positions it gives, the rows it records, and the upkeep of the
- *	  partitions.  An outbox module: with outbox*.c and history_read.c the
+ *	  positions it gives and the upkeep of the partitions.  An outbox module: with outbox*.c and history_read.c the
  *	  only code that touches rtpush's event tables.
  *
  * A position is the clock in milliseconds since 1970 shifted left by 20
@@ -12,10 +11,10 @@
  * events the held set accepted, which it dispatches per channel in that
  * order: per channel, positions increase in the order events are sent.
  *
- * The rows are written in the transaction that fetched the events, before
- * any request is sent: a client can never have received an event live that
- * history does not hold.  (If that transaction fails, the worker forgets
- * what it held and reads it again: see worker.c.)
+ * The rows are written (history_write.c) in the transaction that fetched
+ * the events, before any request is sent: a client can never have received
+ * an event live that history does not hold.  (If that transaction fails,
+ * the worker forgets what it held and reads it again: see worker.c.)
  *
  * Upkeep is rtpush.history_maintain(): it drops the partitions older than
  * rtpush.history_retention and creates them ahead; this file calls it when
@@ -28,15 +27,11 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "history_store.h"
-#include "payload.h"
 #include "settings.h"
 
 #define POSITION_SHIFT 20
@@ -52,15 +47,10 @@ typedef struct HistoryStore
 	TimestampTz logged_at;		/* the last failed upkeep logged */
 	int			failures;		/* failed upkeeps since then */
 	bool		failing;		/* the last upkeep failed: wait for next_due */
-	SPIPlanPtr	insert_plan;
 } HistoryStore;
 
 /* available until an upkeep finds otherwise: no event goes without history by mistake */
 static HistoryStore store = {.available = true, .maintained_for = -1};
-
-static const char *INSERT_SQL =
-"INSERT INTO rtpush.history (position, id, channel, event, data) "
-"SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])";
 
 static int64
 position_at(TimestampTz t)
@@ -76,9 +66,7 @@ history_forget(void)
 	store.maintained_for = -1;
 	store.next_due = 0;
 	store.failing = false;
-	if (store.insert_plan)
-		SPI_freeplan(store.insert_plan);
-	store.insert_plan = NULL;
+	history_write_forget();
 }
 
 bool
@@ -200,64 +188,4 @@ history_stamp(OutboxEvent *ev)
 
 	ev->position = next;
 	store.last = next;
-}
-
-static Datum
-array_of(Datum *d, int n, Oid type)
-{
-	int16		len;
-	bool		byval;
-	char		align;
-
-	get_typlenbyvalalign(type, &len, &byval, &align);
-	return PointerGetDatum(construct_array(d, n, type, len, byval, align));
-}
-
-/* One row per event and channel, with the data as clients get it. */
-void
-history_record(OutboxEvent **evs, int n)
-{
-	Oid			types[5] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
-	Datum		args[5];
-	Datum	   *cols[5];
-	int			rows = 0;
-
-	for (int i = 0; i < n; i++)
-		rows += evs[i]->nchannels;
-	if (rows == 0 || !history_active())
-		return;
-	for (int c = 0; c < 5; c++)
-		cols[c] = palloc(sizeof(Datum) * rows);
-	rows = 0;
-	for (int i = 0; i < n; i++)
-	{
-		const char *data;
-		size_t		len;
-		text	   *t;
-
-		payload_plain(evs[i]->id, evs[i]->position, evs[i]->data, evs[i]->datalen, &data, &len);
-		t = cstring_to_text_with_len(data, len);
-		for (int k = 0; k < evs[i]->nchannels; k++, rows++)
-		{
-			cols[0][rows] = Int64GetDatum(evs[i]->position);
-			cols[1][rows] = Int64GetDatum(evs[i]->id);
-			cols[2][rows] = CStringGetTextDatum(evs[i]->channels[k]);
-			cols[3][rows] = CStringGetTextDatum(evs[i]->event);
-			cols[4][rows] = PointerGetDatum(t);
-		}
-	}
-	args[0] = array_of(cols[0], rows, INT8OID);
-	args[1] = array_of(cols[1], rows, INT8OID);
-	for (int c = 2; c < 5; c++)
-		args[c] = array_of(cols[c], rows, TEXTOID);
-
-	if (store.insert_plan == NULL)
-	{
-		store.insert_plan = SPI_prepare(INSERT_SQL, 5, types);
-		if (store.insert_plan == NULL)
-			elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(store.insert_plan);
-	}
-	if (SPI_execute_plan(store.insert_plan, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record events in history");
 }

@@ -26,7 +26,10 @@
 extern bool history_prepare(void);
 extern bool history_active(void);	/* on, and the extension has history */
 extern void history_stamp(OutboxEvent *ev);
-extern void history_record(OutboxEvent **evs, int n);
 extern void history_forget(void);	/* after an error or a new extension */
+
+/* history_write.c: the rows of the events held, before any is sent */
+extern void history_record(OutboxEvent **evs, int n);
+extern void history_write_forget(void);
 
 #endif
