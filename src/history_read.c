@@ -230,11 +230,12 @@ put_event(HistoryAnswer *a, const char *id, const char *position, const char *ev
 		a->more = true;
 	else
 	{
+		/* the values are SPI's, gone at SPI_finish: the answer keeps copies */
 		pushJsonbValue(&a->st, WJB_BEGIN_OBJECT, NULL);
-		rtpush_jsonb_put_string(&a->st, "id", id);
-		rtpush_jsonb_put_string(&a->st, "position", position);
-		rtpush_jsonb_put_string(&a->st, "event", event);
-		rtpush_jsonb_put_string(&a->st, "data", data);
+		rtpush_jsonb_put_string(&a->st, "id", pstrdup(id));
+		rtpush_jsonb_put_string(&a->st, "position", position ? pstrdup(position) : NULL);
+		rtpush_jsonb_put_string(&a->st, "event", pstrdup(event));
+		rtpush_jsonb_put_string(&a->st, "data", pstrdup(data));
 		pushJsonbValue(&a->st, WJB_END_OBJECT, NULL);
 		a->n++;
 	}

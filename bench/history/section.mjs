@@ -34,7 +34,7 @@ function throughput(t, out, summary, { f0, f1, f2, mm, met }) {
 		`history-on: retention 24 h; history-off: retention 0. ${t.rounds} interleaved rounds (the order rotates) after a warm-up;`,
 		'each run changes the retention by ALTER SYSTEM and a reload and waits until the worker has made (or freed) the',
 		'partitions before the outbox is filled (history-off frees them all, so a history-on run starts from an empty history',
-		`unless it follows another; history held ${t.runs['history-on'].map((x) => f0(x.history_rows)).join(' / ')} rows after each).`, '',
+		`unless it follows another; history held ${t.runs['history-on'].map((x) => f0(x.history_events ?? x.history_rows)).join(' / ')} events after each, in ${t.runs['history-on'].map((x) => f0(x.history_rows)).join(' / ')} rows).`, '',
 		'| variant | median events/s | min–max | ratio on/off (per round) | batch fill | CPU worker / postgres / soketi | worker CPU ms per 1,000 events |',
 		'|---|---:|---:|---:|---:|---|---:|');
 	for (const v of ['history-on', 'history-off']) {
@@ -102,10 +102,10 @@ function storage(x, out, summary, { f0, f2, MB, met }) {
 		`delivered), \`rtpush.history_retention\` = ${x.retention_s} s. Every ${x.sample_s} s: the size of rtpush.history's partitions`,
 		'(`pg_total_relation_size` summed over `pg_inherits`), its rows and the partitions in use; no VACUUM FULL, DELETE or',
 		`TRUNCATE is run${every > 1 ? `; one sample in ${every} shown, and the last` : ''}.`, '',
-		'| s | size | rows | partitions | delivered | queued |', '|---:|---:|---:|---:|---:|---:|');
+		'| s | size | rows | events | partitions | delivered | queued |', '|---:|---:|---:|---:|---:|---:|---:|');
 	x.samples.forEach((s, i) => {
 		if (i % every === 0 || i === x.samples.length - 1)
-			out(`| ${f0(s.t)} | ${MB(s.bytes)} | ${f0(s.rows)} | ${s.partitions} | ${f0(s.delivered)} | ${f0(s.queued)} |`);
+			out(`| ${f0(s.t)} | ${MB(s.bytes)} | ${f0(s.rows)} | ${f0(s.events ?? s.rows)} | ${s.partitions} | ${f0(s.delivered)} | ${f0(s.queued)} |`);
 	});
 	out('', `After the first retention period the size's median is ${MB(x.bytes_median_after_retention)} (${f0(x.rows_median_after_retention)} rows);`
 		+ ` the largest in the run's last half ${MB(x.bytes_max_last_half)} (${f0(x.rows_max_last_half)} rows): ${f2(x.flat_ratio)}×`

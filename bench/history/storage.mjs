@@ -5,9 +5,10 @@
 // pgbench (2 clients, throttled with -R) INSERTs single messages rows for
 // `secs` seconds, each row's trigger queuing one event, and the worker
 // delivers them to soketi with rtpush.history_retention = `retention`
-// seconds, writing one history row per event.  Every 5 s: the total size
+// seconds, writing a history row per channel and fetch (most of them one
+// event each at this rate).  Every 5 s: the total size
 // of rtpush.history's partitions (pg_total_relation_size of each, from
-// pg_inherits), its row count, the partitions in use, events delivered and
+// pg_inherits), its rows and the events they hold, the partitions in use, events delivered and
 // queued.  Flat: the largest size in the run's last half against the median
 // after the first retention period.
 
@@ -22,6 +23,7 @@ const FLAT_FACTOR = 1.25;
 
 const SAMPLE_SQL = `SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)::bigint AS bytes,
 	(SELECT count(*) FROM rtpush.history)::bigint AS rows,
+	(SELECT count(*) FROM rtpush.history_events)::bigint AS events,
 	(SELECT count(*) FROM rtpush.history_slots WHERE in_use)::int AS partitions,
 	(SELECT count(*) FROM rtpush.outbox)::bigint AS queued
 	FROM pg_inherits WHERE inhparent = 'rtpush.history'::regclass`;
@@ -29,7 +31,7 @@ const SAMPLE_SQL = `SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)::b
 async function sample(pg, t0, s0) {
 	const r = await pg.one(SAMPLE_SQL);
 	const s = await workerStatus(pg);
-	return { t: (performance.now() - t0) / 1000, bytes: Number(r.bytes), rows: Number(r.rows), partitions: r.partitions,
+	return { t: (performance.now() - t0) / 1000, bytes: Number(r.bytes), rows: Number(r.rows), events: Number(r.events), partitions: r.partitions,
 		queued: Number(r.queued), delivered: Number(s.delivered) - Number(s0.delivered) };
 }
 

@@ -86,7 +86,9 @@ export async function run({ events: n, rounds, warm, captureSecs, captureRounds,
 			await drain(v, warm);
 		const runs = await interleaved(names, rounds, async (v, r) => {
 			const res = await drain(v, n);
-			res.history_rows = Number((await pg.one('SELECT count(*) AS n FROM rtpush.history')).n);
+			const h = await pg.one('SELECT count(*) AS n, (SELECT count(*) FROM rtpush.history_events) AS e FROM rtpush.history');
+			res.history_rows = Number(h.n);
+			res.history_events = Number(h.e);
 			log(`history throughput round ${r + 1} ${v}: ${Math.round(res.rate)} events/s, fill ${res.batch_fill.toFixed(2)},`
 				+ ` cpu worker ${res.cpu.worker_pct}% pg ${res.cpu.postgres_pct}% soketi ${res.cpu.server_pct}%`);
 			return res;

@@ -71,7 +71,7 @@ for my $e (@$ev)
 }
 ok(!$backwards, 'per channel, positions increase in delivery order') or diag("$backwards out of order");
 my %hist = map { my @f = split /\|/; ("$f[0]|$f[1]" => $f[2]) }
-  split /\n/, $node->safe_psql('app', 'SELECT id, channel, position FROM rtpush.history');
+  split /\n/, $node->safe_psql('app', 'SELECT id, channel, position FROM rtpush.history_events');
 is(scalar(grep { ($hist{"$_->[3]|$_->[1]"} // '') ne $_->[4] } @$ev), 0,
 	'history holds every delivered event at the position it was sent with');
 my ($h0) = read_history('load-0');
@@ -112,7 +112,7 @@ my ($racy_last, %racy_seen) = (0);
 sub racy_poll
 {
 	for (split /\n/, $node->safe_psql('app', qq{
-		SELECT id, data::json->>'seq' FROM (SELECT id, data FROM rtpush.history WHERE channel = 'load-1' AND id > $racy_last
+		SELECT id, data::json->>'seq' FROM (SELECT id, data FROM rtpush.history_events WHERE channel = 'load-1' AND id > $racy_last
 		                                    UNION ALL
 		                                    SELECT id, data::text FROM rtpush.outbox WHERE 'load-1' = ANY (channels) AND id > $racy_last) x
 		 ORDER BY id}))
@@ -162,7 +162,7 @@ my $racy_missed = grep { !$racy_seen{$_} } @committed;
 cmp_ok($racy_missed, '>', 0, "the racy variant (the outbox id for a position) missed $racy_missed of them");
 
 # ---- 4. a crash ---------------------------------------------------------
-my $before = $node->safe_psql('app', 'SELECT max(position) FROM rtpush.history');
+my $before = $node->safe_psql('app', 'SELECT max(position) FROM rtpush.history_events');
 $node->stop('immediate');
 $node->start;
 wait_worker($node);
@@ -173,7 +173,7 @@ is(scalar(grep { $_ > $before } @after_crash), scalar(@after_crash),
 	'positions given after the restart are above the last one before it');
 
 # ---- 5. retention -----------------------------------------------------------
-my $old = $node->safe_psql('app', q{SELECT min(position) FROM rtpush.history});
+my $old = $node->safe_psql('app', q{SELECT min(position) FROM rtpush.history_events});
 $node->append_conf('postgresql.conf', "rtpush.history_retention = 2\n");
 $node->reload;
 my $load2 = start_load($node, rate => 200, seconds => 8, conns => 2, first_seq => 30001);
@@ -181,7 +181,7 @@ my @kept;
 for (1 .. 8)
 {
 	sleep 1;
-	push @kept, $node->safe_psql('app', 'SELECT count(*) FROM rtpush.history');
+	push @kept, $node->safe_psql('app', 'SELECT count(*) FROM rtpush.history_events');
 }
 $load2->wait(60);
 account('short retention', $node, $sink, timeout => 60, since => 30001);
@@ -189,7 +189,7 @@ account('short retention', $node, $sink, timeout => 60, since => 30001);
 # back to now, and age out two seconds later)
 my $max_kept = (sort { $b <=> $a } @kept[4 .. 7])[0];
 cmp_ok($max_kept, '<', 200 * 5, "with 2 s of retention, history kept at most $max_kept rows (200 written per second; each second: @kept)");
-is($node->safe_psql('app', q{SELECT count(*) FROM rtpush.history
+is($node->safe_psql('app', q{SELECT count(*) FROM rtpush.history_events
                              WHERE position < rtpush.history_position_at(now() - interval '10 seconds')}),
 	'0', 'nothing older than a few seconds is left');
 ok($node->poll_query_until('app', q{SELECT count(*) <= 5 FROM rtpush.history_slots WHERE in_use}),
@@ -226,7 +226,7 @@ ok($node->poll_query_until('app', q{SELECT count(*) = 0 FROM rtpush.history_slot
 $node->safe_psql('app', 'INSERT INTO ticks (seq, ch) SELECT g, 3 FROM generate_series(40001, 40010) g');
 account('history off', $node, $sink, timeout => 60, since => 40001, below => 40011);
 is(scalar(grep { $_->[0] >= 40001 && defined $_->[4] } @{ delivered() }), 0, 'events go without rtpush_position');
-is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.history'), '0', 'nothing is kept');
+is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.history_events'), '0', 'nothing is kept');
 my ($rc, $out, $err) = $node->psql('app', q{SELECT rtpush.history('u1', 'load-3')}, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 like($err, qr/55000: rtpush history is off/, 'rtpush.history() says history is off (55000)');
 
