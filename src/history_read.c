@@ -9,7 +9,9 @@
  * "more": bool, "expired": bool}.  It holds, in per-channel delivery
  * order, every event on the channel after 'after' that was committed
  * before the call:
- *   - first those history holds (delivered or in flight), by position;
+ *   - first those history holds (delivered or in flight), by position
+ *     (since 0.5 a history row holds a channel's events of one worker
+ *     fetch; 0.4's row per event is read too, until the update);
  *   - then those still queued in the outbox and not yet in history, in
  *     the worker's (xid, id) order, with "position": null.
  * Both are read in one snapshot (the function is STABLE).  The worker
@@ -44,6 +46,7 @@
 
 #include "args.h"
 #include "auth.h"
+#include "history_store.h"
 #include "payload.h"
 #include "pusher.h"
 #include "settings.h"
@@ -134,20 +137,6 @@ typedef struct HistoryAnswer
 } HistoryAnswer;
 
 static HistoryReadPlans plans;
-
-static SPIPlanPtr
-kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
-{
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not prepare the history read: %s", SPI_result_code_string(SPI_result));
-		*plan = p;
-	}
-	return *plan;
-}
 
 /* the position a client passed: a positive decimal bigint; 0 for NULL */
 static int64
@@ -294,7 +283,7 @@ read_groups(HistoryAnswer *a, Datum channel, int64 after)
 {
 	Oid			types[2] = {TEXTOID, INT8OID};
 	Datum		args[2] = {channel, Int64GetDatum(after)};
-	Portal		rows = SPI_cursor_open(NULL, kept_plan(&plans.rows, ROWS_SQL, 2, types), args, NULL, true);
+	Portal		rows = SPI_cursor_open(NULL, history_kept_plan(&plans.rows, ROWS_SQL, 2, types), args, NULL, true);
 
 	while (!a->more)
 	{
@@ -310,7 +299,7 @@ read_groups(HistoryAnswer *a, Datum channel, int64 after)
 
 	types[1] = INT4OID;
 	args[1] = Int32GetDatum(a->max - a->n + 1);
-	if (SPI_execute_plan(kept_plan(&plans.queued, QUEUED_SQL, 2, types), args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(history_kept_plan(&plans.queued, QUEUED_SQL, 2, types), args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the queued events");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -329,7 +318,7 @@ read_rows_04(HistoryAnswer *a, Datum channel, int64 after)
 	Oid			types[3] = {TEXTOID, INT8OID, INT4OID};
 	Datum		args[3] = {channel, Int64GetDatum(after), Int32GetDatum(a->max)};
 
-	if (SPI_execute_plan(kept_plan(&plans.read_04, READ_04_SQL, 3, types), args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(history_kept_plan(&plans.read_04, READ_04_SQL, 3, types), args, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read history");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -363,7 +352,7 @@ read_history(Oid rel, const char *channel, int64 after, int max, MemoryContext c
 		elog(ERROR, "SPI_connect failed");
 	if (after != 0)
 	{
-		if (SPI_execute_plan(kept_plan(&plans.expired, EXPIRED_SQL, 1, &type), &arg, NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(history_kept_plan(&plans.expired, EXPIRED_SQL, 1, &type), &arg, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the history partitions");
 		expired = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}

@@ -7,6 +7,8 @@
 #ifndef RTPUSH_HISTORY_STORE_H
 #define RTPUSH_HISTORY_STORE_H
 
+#include "executor/spi.h"
+
 #include "outbox_drain.h"
 
 /* upkeep (partitions ahead, drops) at least this often */
@@ -31,5 +33,7 @@ extern void history_forget(void);	/* after an error or a new extension */
 /* history_write.c: the rows of the events held, before any is sent */
 extern void history_record(OutboxEvent **evs, int n);
 extern void history_write_forget(void);
+/* a plan prepared once and kept, for the history modules (reads too) */
+extern SPIPlanPtr history_kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types);
 
 #endif

@@ -69,15 +69,16 @@ history_write_forget(void)
 	hw.groups_plan = NULL;
 }
 
-static SPIPlanPtr
-kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
+/* *plan, prepared and kept the first time (history_read.c's too) */
+SPIPlanPtr
+history_kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
 {
 	if (*plan == NULL)
 	{
 		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
 
 		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
+			elog(ERROR, "could not prepare a history query: %s", SPI_result_code_string(SPI_result));
 		*plan = p;
 	}
 	return *plan;
@@ -136,7 +137,7 @@ record_rows(OutboxEvent **evs, int n, Datum *data, int rows)
 	args[1] = array_of(cols[1], rows, INT8OID);
 	for (int c = 2; c < 5; c++)
 		args[c] = array_of(cols[c], rows, TEXTOID);
-	if (SPI_execute_plan(kept_plan(&hw.rows_plan, ROWS_SQL, 5, types), args, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(history_kept_plan(&hw.rows_plan, ROWS_SQL, 5, types), args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record events in history");
 }
 
@@ -238,7 +239,7 @@ record_groups(OutboxEvent **evs, int n, Datum *data, int entries, Oid rowtype)
 	}
 	ReleaseTupleDesc(desc);
 	arg = array_of(rows, nrows, rowtype);
-	if (SPI_execute_plan(kept_plan(&hw.groups_plan, GROUPS_SQL, 1, &argtype), &arg, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(history_kept_plan(&hw.groups_plan, GROUPS_SQL, 1, &argtype), &arg, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not record events in history");
 }
 
