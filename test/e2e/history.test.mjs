@@ -124,7 +124,7 @@ describe('history and catch-up: clients cut off at random moments miss nothing',
 		await until('the outbox to drain', async () =>
 			(await pg.one('SELECT count(*)::int AS n FROM rtpush.outbox')).n === 0, { timeoutMs: WAIT, intervalMs: 200 });
 		const committed = new Map(ALL_CHANNELS.map((ch) => [ch, []]));
-		for (const r of await pg.rows(`SELECT DISTINCT ON (id) id, channel, data FROM rtpush.history
+		for (const r of await pg.rows(`SELECT DISTINCT ON (id) id, channel, data FROM rtpush.history_events
 		                                ORDER BY id, position`))
 			if (ws.includes(JSON.parse(r.data).w))
 				committed.get(r.channel).push({ id: String(r.id), data: JSON.parse(r.data) });

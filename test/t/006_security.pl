@@ -65,12 +65,13 @@ my $showall = $node->safe_psql('app', 'SHOW ALL', extra_params => [ '-U', 'app' 
 unlike($showall, qr/\Q$secret\E|\Q$master\E/, 'SHOW ALL as a non-superuser shows neither secret');
 
 # ---- privileges
-# (history holds the same PHI: the table, its sixteen partitions, its ring)
-for my $tbl (qw(rtpush.outbox rtpush.dead_letter rtpush.history rtpush.history_00 rtpush.history_15 rtpush.history_slots))
+# (history holds the same PHI: the table, its sixteen partitions, its ring, its view)
+for my $tbl (qw(rtpush.outbox rtpush.dead_letter rtpush.history rtpush.history_00 rtpush.history_15 rtpush.history_slots
+                 rtpush.history_events))
 {
 	my ($ret, $out, $err) = $node->psql('app', "SELECT * FROM $tbl", extra_params => [ '-U', 'app' ]);
 	isnt($ret, 0, "non-superuser: SELECT from $tbl fails");
-	like($err, qr/permission denied for table/, '... permission denied');
+	like($err, qr/permission denied for (table|view)/, '... permission denied');
 	is($node->safe_psql('app',
 			"SELECT count(*) FROM aclexplode((SELECT relacl FROM pg_class WHERE oid = '$tbl'::regclass))
 			 WHERE grantee = 0"), 0, "$tbl: no privilege granted to PUBLIC");
