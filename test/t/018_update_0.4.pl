@@ -19,9 +19,7 @@ my $sink = start_sink();
 my $node = rtpush_node('update04', sink => $sink, no_setup => 1);
 my $default = $node->safe_psql('postgres',
 	q{SELECT default_version FROM pg_available_extensions WHERE name = 'rtpush'});
-is($node->safe_psql('postgres',
-		q{SELECT count(*) FROM pg_extension_update_paths('rtpush') WHERE source = '0.3' AND target = '0.4'
-		    AND path IS NOT NULL}), '1', 'an update path 0.3 -> 0.4 exists');
+update_path_exists($node, '0.3', '0.4');
 
 $node->safe_psql('app', "CREATE EXTENSION rtpush VERSION '0.3';" . tick_sql());
 wait_worker($node);
@@ -31,13 +29,7 @@ is(scalar(grep { defined $_->[0] && defined $_->[4] } @{ $sink->events }), 0,
 	'on 0.3 the events carry no history position');
 
 # the endpoint fails: events wait, some retried, while the update runs
-$sink->plan([ { status => 500 } ]);
-$node->safe_psql('app', 'INSERT INTO ticks (seq, ch) SELECT g, g % 4 FROM generate_series(51, 250) g');
-ok($node->poll_query_until('app', q{SELECT count(*) > 0 FROM rtpush.outbox WHERE attempts > 0}),
-	'events queued and retried on 0.3');
-$node->safe_psql('app', "ALTER EXTENSION rtpush UPDATE TO '0.4'");
-is($node->safe_psql('app', q{SELECT extversion FROM pg_extension WHERE extname = 'rtpush'}), '0.4', 'updated to 0.4');
-is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.outbox'), '200', 'every queued event is still queued');
+update_while_queued($node, $sink, '0.4', 51, 250);
 $node->safe_psql('app', 'INSERT INTO ticks (seq, ch) SELECT g, g % 4 FROM generate_series(251, 300) g');
 $sink->plan([]);
 account('0.3 -> 0.4', $node, $sink, timeout => 90, since => 51, below => 301);

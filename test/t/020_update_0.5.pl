@@ -20,9 +20,7 @@ use Test::More;
 
 my $sink = start_sink();
 my $node = rtpush_node('update05', sink => $sink, no_setup => 1);
-is($node->safe_psql('postgres',
-		q{SELECT count(*) FROM pg_extension_update_paths('rtpush') WHERE source = '0.4' AND target = '0.5'
-		    AND path IS NOT NULL}), '1', 'an update path 0.4 -> 0.5 exists');
+update_path_exists($node, '0.4', '0.5');
 
 $node->safe_psql('app', "CREATE EXTENSION rtpush VERSION '0.4';" . tick_sql());
 wait_worker($node);
@@ -30,14 +28,8 @@ $node->safe_psql('app', 'INSERT INTO ticks (seq, ch) SELECT g, g % 4 FROM genera
 account('on 0.4', $node, $sink, timeout => 60, below => 101);
 is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.history'), '100', 'on 0.4, a history row per event');
 
-# the endpoint fails: events wait, some retried, while the update runs
-$sink->plan([ { status => 500 } ]);
-$node->safe_psql('app', 'INSERT INTO ticks (seq, ch) SELECT g, g % 4 FROM generate_series(101, 300) g');
-ok($node->poll_query_until('app', q{SELECT count(*) > 0 FROM rtpush.outbox WHERE attempts > 0}),
-	'events queued and retried on 0.4');
-$node->safe_psql('app', "ALTER EXTENSION rtpush UPDATE TO '0.5'");
-is($node->safe_psql('app', q{SELECT extversion FROM pg_extension WHERE extname = 'rtpush'}), '0.5', 'updated to 0.5');
-is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.outbox'), '200', 'every queued event is still queued');
+# the endpoint fails: events wait, some retried, while the update rewrites history
+update_while_queued($node, $sink, '0.5', 101, 300);
 $sink->plan([]);
 account('0.4 -> 0.5', $node, $sink, timeout => 90, since => 101, below => 301);
 # one statement, read by the worker in one fetch: rows of several events

@@ -28,7 +28,7 @@ use warnings;
 use Exporter 'import';
 use Test::More;
 
-our @EXPORT = qw(describe_extension same_extension rules_sql);
+our @EXPORT = qw(describe_extension same_extension rules_sql update_path_exists update_while_queued);
 
 my $SQL = q{
 WITH ext AS (SELECT oid, extname, extversion, extconfig, extcondition FROM pg_extension WHERE extname = :'ext'),
@@ -133,6 +133,31 @@ sub same_extension
 	is(scalar(@only_got) + scalar(@only_want), 0, $test_name)
 	  or diag(join("\n", (map { "only in $db: $_" } @only_got), (map { "only in $ref_db: $_" } @only_want)));
 	return $ref;
+}
+
+# An update path from -> to exists.
+sub update_path_exists
+{
+	my ($node, $from, $to) = @_;
+	is($node->safe_psql('postgres',
+			qq{SELECT count(*) FROM pg_extension_update_paths('rtpush') WHERE source = '$from' AND target = '$to'
+			    AND path IS NOT NULL}), '1', "an update path $from -> $to exists");
+}
+
+# The endpoint fails (the sink answers 500) while ticks $first .. $last are
+# queued and retried; ALTER EXTENSION rtpush UPDATE TO $to runs meanwhile,
+# and every one of them is still queued after it.  The sink is left failing.
+sub update_while_queued
+{
+	my ($node, $sink, $to, $first, $last) = @_;
+	$sink->plan([ { status => 500 } ]);
+	$node->safe_psql('app', "INSERT INTO ticks (seq, ch) SELECT g, g % 4 FROM generate_series($first, $last) g");
+	ok($node->poll_query_until('app', q{SELECT count(*) > 0 FROM rtpush.outbox WHERE attempts > 0}),
+		'events queued and retried before the update');
+	$node->safe_psql('app', "ALTER EXTENSION rtpush UPDATE TO '$to'");
+	is($node->safe_psql('app', q{SELECT extversion FROM pg_extension WHERE extname = 'rtpush'}), $to, "updated to $to");
+	is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.outbox'), $last - $first + 1,
+		'every queued event is still queued');
 }
 
 1;
