@@ -90,10 +90,14 @@ my $mid = $node->safe_psql('app', q{SELECT positions[2] FROM rtpush.history
                                     WHERE channel = 'load-1' AND cardinality(ids) > 2 ORDER BY position LIMIT 1});
 my ($k) = grep { $sent[$_][1] eq $mid } 0 .. $#sent;
 ok(defined $k && $k > 0, "a position inside a row of load-1 ($mid) was sent");
-my ($page) = decode_json($node->safe_psql('app', "SELECT rtpush.history('u', 'load-1', '$mid', 3)"));
-is_deeply([ map { $_->{position} } @{ $page->{events} } ], [ map { $_->[1] } @sent[ ($k // 0) + 1 .. ($k // 0) + 3 ] ],
-	'after a position inside a row: the next three events');
-ok($page->{more} && !$page->{expired}, 'with "more"');
+SKIP:
+{
+	skip 'no row of load-1 holds several events (failed above)', 2 unless defined $k;
+	my ($page) = decode_json($node->safe_psql('app', "SELECT rtpush.history('u', 'load-1', '$mid', 3)"));
+	is_deeply([ map { $_->{position} } @{ $page->{events} } ], [ map { $_->[1] } @sent[ $k + 1 .. $k + 3 ] ],
+		'after a position inside a row: the next three events');
+	ok($page->{more} && !$page->{expired}, 'with "more"');
+}
 
 # 0.4 + UPDATE equals a fresh install of 0.5
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
