@@ -62,9 +62,14 @@ PG_FUNCTION_INFO_V1(rtpush_history);
 
 /*
  * 0.5's reads (rtpush--0.4--0.5.sql, 50.3), a row per channel and fetch.
- * Rows: $1 channel, $2 after (0: from the start); from the row holding
- * 'after' (the last whose first position is not past it: a channel's rows
- * never overlap), by position.  Queued: $1 channel, $2 at most; an event's
+ * Rows: $1 channel, $2 after (0: from the start), $3 at most; from the row
+ * holding 'after' (the last whose first position is not past it: a
+ * channel's rows never overlap), by position.  Each row after that one
+ * holds at least one event, so max_events + 2 rows answer any call; the
+ * LIMIT also makes the kept generic plan walk the (channel, position)
+ * index in order, where without it the plan read and sorted every row of
+ * the channel after 'after' (25 ms at 10M rows retained, 10,000 on the
+ * channel).  Queued: $1 channel, $2 at most; an event's
  * history row cannot have been written earlier than a minute before the
  * event was queued.
  */
@@ -73,7 +78,7 @@ static const char *ROWS_SQL =
 " WHERE h.channel = $1"
 "   AND h.position >= coalesce((SELECT pg_catalog.max(g.position) FROM rtpush.history g"
 "                               WHERE g.channel = $1 AND g.position <= $2), 0)"
-" ORDER BY h.position";
+" ORDER BY h.position LIMIT $3";
 
 static const char *QUEUED_SQL =
 "SELECT o.id, o.event, o.data::pg_catalog.text FROM rtpush.outbox o"
@@ -281,9 +286,9 @@ put_row(HistoryAnswer *a, HeapTuple tup, TupleDesc desc, int64 after)
 static void
 read_groups(HistoryAnswer *a, Datum channel, int64 after)
 {
-	Oid			types[2] = {TEXTOID, INT8OID};
-	Datum		args[2] = {channel, Int64GetDatum(after)};
-	Portal		rows = SPI_cursor_open(NULL, history_kept_plan(&plans.rows, ROWS_SQL, 2, types), args, NULL, true);
+	Oid			types[3] = {TEXTOID, INT8OID, INT4OID};
+	Datum		args[3] = {channel, Int64GetDatum(after), Int32GetDatum(a->max + 2)};
+	Portal		rows = SPI_cursor_open(NULL, history_kept_plan(&plans.rows, ROWS_SQL, 3, types), args, NULL, true);
 
 	while (!a->more)
 	{
