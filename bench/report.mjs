@@ -13,6 +13,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { historySection } from './history/section.mjs';
+import { streamingSection } from './delivery/streaming_section.mjs';
 
 const { values: opt } = parseArgs({
 	options: {
@@ -32,6 +33,7 @@ const bl = load('backlog');
 const su = load('sustained');
 const cx = load('capture_extra');
 const hi = load('history');
+const st = load('streaming');
 
 const old = fs.existsSync(opt.results) ? fs.readFileSync(opt.results, 'utf8') : '';
 function section(text, title) {
@@ -305,6 +307,7 @@ throughputSection();
 latencySection();
 backlogSection();
 sustainedSection();
+streamingSection(st, out, summary, { f0, f1, f2, met });
 historySection(hi, out, summary, { f0, f1, f2, mm, MB, met });
 
 // ---- header ----
@@ -334,7 +337,7 @@ if (cm) {
 	summary.unshift(['Capture, single-row pgbench INSERT vs CTE floor / plpgsql (bench/capture/run; and vs plpgsql in the pg_notify section\'s pgbench)',
 		'≥ 0.95× / ≥ 1.15×', `${cm[1]}× / ${cm[2]}×` + (xr === undefined ? '' : `; ${f2(xr)}×`), verdict]);
 }
-const ran = [['capture_extra', cx], ['throughput', tp], ['latency', lat], ['backlog', bl], ['sustained', su], ['history', hi]]
+const ran = [['capture_extra', cx], ['throughput', tp], ['latency', lat], ['backlog', bl], ['sustained', su], ['streaming', st], ['history', hi]]
 	.filter(([, x]) => x?.ran_at).map(([k, x]) => `${k} ${x.ran_at}`);
 if (ran.length)
 	head.splice(3, 0, `Sections from \`--only\` runs keep the other benchmarks' figures from bench/data; each ran at: ${ran.join(', ')}.`);

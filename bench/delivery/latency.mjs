@@ -22,25 +22,11 @@ import fs from 'node:fs';
 import { pusherClient } from '../../test/e2e/lib/clients.mjs';
 import {
 	startBenchPostgres, startSoketi, workerStatus, cpuMeter, loadavg, quantile, summary, median,
-	sleep, until, performance, log, BODY,
+	sleep, until, performance, log, BODY, wallOffset,
 } from '../lib/common.mjs';
 
 const CHANNELS = 10;
 const now = () => performance.now();
-
-// wall clock (ms since the epoch) minus performance.now(), read at a tick of
-// Date.now(): exact to a few microseconds, and read again for every run so
-// that clock adjustments during the benchmark do not creep in
-function wallOffset() {
-	const d0 = Date.now();
-	let d;
-	let p;
-	do {
-		p = now();
-		d = Date.now();
-	} while (d === d0);
-	return d - p;
-}
 
 export async function run({ rates, secs, rounds, dataDir }) {
 	log(`latency: rates ${rates.join(', ')}/s, ${secs} s per run, ${rounds} rounds`);

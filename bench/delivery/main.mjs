@@ -1,4 +1,4 @@
-// main.mjs: runs the delivery benchmarks 2-5 of issue 7 and writes their
+// main.mjs: runs the delivery benchmarks 2-5 of issue 7 and 7 (streaming, issue 22) and writes their
 // results as JSON into an output directory (bench/run makes the report).
 //
 //   node bench/delivery/main.mjs --mode quick|default|full --out DIR [--only throughput,latency,...]
@@ -21,18 +21,21 @@ const MODES = {
 		latency: { rates: [100, 1000], secs: 2, rounds: 1 },
 		backlog: { events: 100000, rounds: 1, settleSecs: 3 },
 		sustained: { events: 30000, rate: 3000 },
+		streaming: { secs: 3, rounds: 1 },
 	},
 	default: {
 		throughput: { events: 200000, rounds: 3, unbatchedEvents: 50000 },
 		latency: { rates: [100, 1000], secs: 10, rounds: 3 },
 		backlog: { events: 1000000, rounds: 1 },
 		sustained: { events: 1000000, rate: 3000 },
+		streaming: { secs: 15, rounds: 3 },
 	},
 	full: {
 		throughput: { events: 200000, rounds: 5, unbatchedEvents: 50000 },
 		latency: { rates: [100, 1000], secs: 20, rounds: 5 },
 		backlog: { events: 1000000, rounds: 2 },
 		sustained: { events: 10000000, rate: 5000 },
+		streaming: { secs: 30, rounds: 5 },
 	},
 };
 

@@ -16,6 +16,20 @@ import { onExit, freePort, sleep, until } from '../../test/e2e/lib/cleanup.mjs';
 
 export { sleep, until, performance };
 
+// wall clock (ms since the epoch) minus performance.now(), read at a tick of
+// Date.now(): exact to a few microseconds, and read again for every run so
+// that clock adjustments during the benchmark do not creep in
+export function wallOffset() {
+	const d0 = Date.now();
+	let d;
+	let p;
+	do {
+		p = performance.now();
+		d = Date.now();
+	} while (d === d0);
+	return d - p;
+}
+
 export const log = (...a) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${a.join(' ')}\n`);
 
 // Settings of every benchmark cluster.  fsync stays on (the harness turns it
