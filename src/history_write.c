@@ -69,13 +69,20 @@ history_write_forget(void)
 	hw.groups_plan = NULL;
 }
 
-/* *plan, prepared and kept the first time (history_read.c's too) */
+/*
+ * *plan, prepared and kept the first time (history_read.c's too), always
+ * with its generic plan.  Every history query is a key range or lookup
+ * whose generic plan is right for any arguments; left to choose, the plan
+ * cache found the generic plan's estimate above the custom plans' and
+ * planned every call afresh: half of a one-event rtpush.history() call was
+ * planning the 16 partitions.
+ */
 SPIPlanPtr
 history_kept_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
 {
 	if (*plan == NULL)
 	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, types);
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, nargs, types, CURSOR_OPT_GENERIC_PLAN);
 
 		if (p == NULL || SPI_keepplan(p) != 0)
 			elog(ERROR, "could not prepare a history query: %s", SPI_result_code_string(SPI_result));
