@@ -33,6 +33,25 @@ schedule_fetch(int held, bool asked, bool rescan_due)
 	return p;
 }
 
+/* ---- coalescing ---- */
+
+void
+schedule_fetched(Coalescer *c, TimestampTz started, int found)
+{
+	c->last_fetch = started;
+	c->last_found = found;
+}
+
+long
+schedule_coalesce_ms(const Coalescer *c, TimestampTz now)
+{
+	TimestampTz until = c->last_fetch + (TimestampTz) COALESCE_WINDOW_MS * 1000;
+
+	if (c->last_fetch == 0 || c->last_found < COALESCE_MIN_EVENTS || now >= until)
+		return 0;
+	return (long) ((until - now + 999) / 1000);
+}
+
 /* ---- parking ---- */
 
 bool

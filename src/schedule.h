@@ -2,9 +2,10 @@
  * schedule.h
  *	  The delivery worker's scheduling decisions, pure C (no memory
  *	  contexts, no SPI, no hash tables), with their limits: what to fetch
- *	  next, when a failing channel parks and when parked events are read
- *	  again, retry backoff and the pause of an unreachable endpoint, and
- *	  which batch a single-channel event joins.  Time comes from clock.h.
+ *	  next and when a commit's fetch waits for more, when a failing
+ *	  channel parks and when parked events are read again, retry backoff
+ *	  and the pause of an unreachable endpoint, and which batch a
+ *	  single-channel event joins.  Time comes from clock.h.
  *-------------------------------------------------------------------------
  */
 #ifndef RTPUSH_SCHEDULE_H
@@ -31,6 +32,28 @@ typedef struct FetchPlan
 
 /* held: events held; asked: a wake, a poll or more rows; rescan_due: see below */
 extern FetchPlan schedule_fetch(int held, bool asked, bool rescan_due);
+
+/*
+ * ---- coalescing: under a stream, a commit's fetch waits a little ----
+ * A fetch that found COALESCE_MIN_EVENTS or more shows commits arriving
+ * faster than the worker turns round; the next fetch a commit asks for then
+ * waits until COALESCE_WINDOW_MS after that one started, and reads what
+ * arrived meanwhile in one transaction (a group commit of the worker's
+ * reads).  A fetch that found fewer ends it: light traffic waits for
+ * nothing.  Polls, rescans and reading on in a window are never delayed.
+ */
+#define COALESCE_MIN_EVENTS 3
+#define COALESCE_WINDOW_MS 1
+
+typedef struct Coalescer
+{
+	TimestampTz last_fetch;		/* the last fetch started; 0: none yet */
+	int			last_found;		/* events it found */
+} Coalescer;
+
+extern void schedule_fetched(Coalescer *c, TimestampTz started, int found);
+/* ms a commit's fetch waits from now (rounded up); 0: fetch now */
+extern long schedule_coalesce_ms(const Coalescer *c, TimestampTz now);
 
 /* ---- parking: a failing channel keeps at most PARK_AT events held ---- */
 #define PARK_AT 100

@@ -30,12 +30,14 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "clock.h"
 #include "dbguard.h"
 #include "delivery.h"
 #include "delivery_health.h"
 #include "history_store.h"
 #include "http.h"
 #include "outbox_drain.h"
+#include "schedule.h"
 #include "settings.h"
 #include "status.h"
 #include "worker.h"
@@ -54,6 +56,7 @@ static bool recheck_extension = true;	/* look it up in the next transaction */
 static const char *reported_state = NULL; /* its name; NULL: report again */
 static bool connecting = false;	/* in BackgroundWorkerInitializeConnection */
 static TimestampTz error_until = 0; /* no transaction before, after an error */
+static Coalescer coalescer;	/* when a commit's fetch waits (schedule.h) */
 
 /* the last error logged, to log a repeated one once per interval */
 typedef struct RepeatedError
@@ -130,6 +133,7 @@ fetch_events(void)
 	OutboxEvent *evs[FETCH_PAGE];
 	OutboxEvent *held[FETCH_PAGE];
 	FetchPlan	plan = delivery_start_fetch();
+	TimestampTz started = rtpush_clock_now();
 	int			n,
 				nheld = 0;
 	bool		positions;
@@ -164,6 +168,7 @@ fetch_events(void)
 		PushActiveSnapshot(GetTransactionSnapshot());
 	}
 	n = outbox_fetch(evs, Min(plan.max, FETCH_PAGE), &fetch_more, delivery_context());
+	schedule_fetched(&coalescer, started, n);
 	for (int i = 0; i < n; i++)
 	{
 		if (positions)
@@ -406,12 +411,19 @@ loop_once(MemoryContext turn, bool *woken)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	bool		poll_due = now >= next_poll;
+	FetchKind	kind;
 	bool		want_fetch;
+	long		coalesce_ms = 0;
 	long		timeout;
 
 	/* a wake is kept until a fetch has seen what woke us */
 	wake_pending |= *woken;
-	want_fetch = delivery_next_fetch(wake_pending || poll_due || fetch_more).kind != FETCH_NOTHING;
+	kind = delivery_next_fetch(wake_pending || poll_due || fetch_more).kind;
+	want_fetch = kind != FETCH_NOTHING;
+	/* under a stream, a commit's fetch waits for the commits behind it */
+	if (want_fetch && kind == FETCH_ON && !poll_due && !fetch_more &&
+		(coalesce_ms = schedule_coalesce_ms(&coalescer, rtpush_clock_now())) > 0)
+		want_fetch = false;
 
 	if (poll_due)
 		next_poll = TimestampTzPlusMilliseconds(now, rtpush_poll_interval);
@@ -439,6 +451,8 @@ loop_once(MemoryContext turn, bool *woken)
 		timeout = 0;			/* more rows in the window */
 	else if (delivery_has_outcomes())
 		timeout = Min(timeout, OUTCOME_DELAY_MS);
+	if (coalesce_ms > 0)
+		timeout = Min(timeout, coalesce_ms);
 	if (now < error_until)
 		timeout = Max(timeout, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), error_until));
 	*woken = http_wait(timeout, PG_WAIT_EXTENSION);

@@ -3,29 +3,38 @@
 // backlog and against the writers' capacity without delivery.
 //
 // One PostgreSQL cluster (the PHI configuration: event ids, one row in four
-// on a private-encrypted- channel; history on) delivering to one soketi, and
-// a pusher-js client (in this process) subscribed to the plain channels.
-// pgbench runs 2 clients of single-row INSERTs into messages on 10
-// conversations for `secs` seconds.  Variants, in interleaved rounds:
-//   stream  the worker delivers while pgbench writes
+// on a private-encrypted- channel; history on).  pgbench runs 2 clients of
+// single-row INSERTs into messages on 10 conversations for `secs` seconds.
+// Variants, in interleaved rounds:
+//   stream  the worker delivers to a minimal HTTP sink (200 {}) while
+//           pgbench writes: the worker's own cost, no server's
 //   off     the worker is stopped (SIGSTOP) while pgbench writes: the
 //           writers' TPS without delivery.  The events wait in the outbox.
 //   drain   then the worker is continued (SIGCONT) and drains what "off"
-//           queued, a backlog of secs x TPS events
+//           queued into the sink, a backlog of secs x TPS events
+//   soketi  as stream, but pgbench throttled to SOKETI_RATE commits/s
+//           (unthrottled, soketi on these 2 cores takes fewer events than
+//           the writers make, and latency only measures its queue), the
+//           worker delivering to soketi, with a pusher-js client (in this
+//           process) subscribed to one conversation's channel: the latency
+//           from COMMIT (track_commit_timestamp) to its receive under this
+//           load (a tenth of the events, so that the client does not take
+//           the machine's CPU)
 // Figures: pgbench TPS; the worker's CPU per event delivered (utime +
 // stime of its process over the events counted by rtpush.worker_status());
-// events per HTTP request; and, for stream, the latency from COMMIT
-// (track_commit_timestamp) to the pusher-js receive of the plain events.
+// events per HTTP request.
 
 import process from 'node:process';
 import { pusherClient } from '../../test/e2e/lib/clients.mjs';
 import {
-	startBenchPostgres, startSoketi, configurePhi, workerStatus, cpuSeconds, loadavg, quantile, summary,
+	startBenchPostgres, startSoketi, startSink, configurePhi, workerStatus, cpuSeconds, loadavg, quantile, summary,
 	median, sleep, until, performance, log, wallOffset, pgbenchScript, runPgbench, BODY,
 } from '../lib/common.mjs';
 
 const CHANNELS = 10;
 const CLIENTS = 2;
+const TIMED = 1; // the conversation whose channel pusher-js times
+const SOKETI_RATE = 3000;
 
 const INSERT = `\\set conv random(1, ${CHANNELS})
 INSERT INTO messages (conversation_id, sender_id, body) VALUES (:conv, :client_id, '${BODY}');
@@ -33,27 +42,24 @@ INSERT INTO messages (conversation_id, sender_id, body) VALUES (:conv, :client_i
 
 export async function run({ secs, rounds, dataDir }) {
 	log(`streaming: ${CLIENTS} pgbench clients of single-row INSERTs, ${secs} s per run, ${rounds} rounds`);
-	const [pg, soketi] = await Promise.all([startBenchPostgres({ track_commit_timestamp: 'on' }),
-		startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' })]);
+	const [pg, soketi, sink] = await Promise.all([startBenchPostgres({ track_commit_timestamp: 'on' }),
+		startSoketi({ appId: 'bench', key: 'bench-key', secret: 'bench-secret' }), startSink()]);
 	let client;
 	try {
-		await pg.set(soketi.rtpushSettings());
+		const toSink = { ...soketi.rtpushSettings(), 'rtpush.host': sink.host, 'rtpush.port': sink.port };
+		await pg.set(toSink);
 		await configurePhi(pg, 'rtpush_event_id');
 		const workerPid = await pg.waitForWorker();
 		client = await pusherClient({ soketi });
 		const got = new Map(); // messages id -> receive time (performance.now())
-		for (let c = 1; c <= CHANNELS; c++) {
-			if (c % 4 === 0)
-				continue; // private-encrypted-: counted by the worker, not timed here
-			const name = `private-conversation.${c}`;
-			await client.subscribe(name);
-			client.pusher.channel(name).bind('message-sent', (data) => {
-				const t1 = performance.now();
-				const id = Number((typeof data === 'string' ? JSON.parse(data) : data).id);
-				if (!got.has(id))
-					got.set(id, t1);
-			});
-		}
+		const timed = `private-conversation.${TIMED}`;
+		await client.subscribe(timed);
+		client.pusher.channel(timed).bind('message-sent', (data) => {
+			const t1 = performance.now();
+			const id = Number((typeof data === 'string' ? JSON.parse(data) : data).id);
+			if (!got.has(id))
+				got.set(id, t1);
+		});
 		const script = pgbenchScript(pg, 'streaming.sql', INSERT);
 		const queued = async () => Number((await pg.one('SELECT count(*) AS n FROM rtpush.outbox')).n);
 		const lastId = async () => Number((await pg.one('SELECT coalesce(max(id), 0) AS m FROM messages')).m);
@@ -76,30 +82,33 @@ export async function run({ secs, rounds, dataDir }) {
 			};
 		}
 
-		async function writeFor(seconds) {
+		async function writeFor(seconds, rate) {
 			const { tps } = await runPgbench(pg, ['-f', script, '-c', String(CLIENTS), '-j', String(CLIENTS),
-				'-T', String(seconds)]);
+				'-T', String(seconds), ...(rate ? ['-R', String(rate)] : [])]);
 			return tps;
 		}
 
-		async function stream(seconds) {
+		async function stream(seconds, endpoint) {
+			if (endpoint === 'soketi')
+				await pg.set(soketi.rtpushSettings());
 			const first = await lastId() + 1;
 			const offset = wallOffset();
 			const res = await measured(async () => {
-				const tps = await writeFor(seconds);
+				const tps = await writeFor(seconds, endpoint === 'soketi' ? SOKETI_RATE : 0);
 				await until('the outbox drained after the stream', async () => await queued() === 0,
 					{ timeoutMs: 120000, intervalMs: 20 });
 				return { tps };
 			});
+			if (endpoint !== 'soketi')
+				return res;
+			await pg.set(toSink);
 			const last = await lastId();
-			await until('the plain events at pusher-js', () => {
-				for (let id = last; id > last - 50 && id >= first; id--)
-					if (!got.has(id))
-						return false;
-				return true;
-			}, { timeoutMs: 15000, intervalMs: 20 }).catch(() => {});
+			const lastTimed = Number((await pg.one('SELECT coalesce(max(id), 0) AS m FROM messages WHERE conversation_id = $1',
+				[TIMED])).m);
+			await until('the timed channel\'s events at pusher-js', () => lastTimed < first || got.has(lastTimed),
+				{ timeoutMs: 15000, intervalMs: 20 }).catch(() => {});
 			const rows = await pg.rows(`SELECT id, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 AS ms
-				FROM messages WHERE id BETWEEN $1 AND $2 AND conversation_id % 4 <> 0`, [first, last]);
+				FROM messages WHERE id BETWEEN $1 AND $2 AND conversation_id = $3`, [first, last, TIMED]);
 			const lat = [];
 			let lost = 0;
 			for (const r of rows) {
@@ -134,20 +143,26 @@ export async function run({ secs, rounds, dataDir }) {
 		}
 
 		log('streaming: warm-up');
-		await stream(2);
+		await stream(2, 'sink');
 		await offThenDrain(2);
+		await stream(2, 'soketi');
 
-		const runs = { stream: [], off: [], drain: [] };
+		const runs = { stream: [], off: [], drain: [], soketi: [] };
+		const line = (s) => `${s.tps.toFixed(0)} tps, worker ${s.worker_cpu_us_per_event.toFixed(1)} µs/event`
+			+ ` (${s.worker_cpu_pct}%), ${s.events_per_request.toFixed(2)} events/request`;
 		for (let r = 0; r < rounds; r++) {
 			const la = loadavg()[0];
-			const order = r % 2 ? ['off', 'stream'] : ['stream', 'off'];
+			const order = r % 2 ? ['off', 'soketi', 'stream'] : ['stream', 'off', 'soketi'];
 			for (const v of order) {
 				if (v === 'stream') {
-					const s = await stream(secs);
+					const s = await stream(secs, 'sink');
 					runs.stream.push({ ...s, round: r + 1, loadavg: la });
-					log(`streaming round ${r + 1} stream: ${s.tps.toFixed(0)} tps, worker ${s.worker_cpu_us_per_event.toFixed(1)} µs/event`
-						+ ` (${s.worker_cpu_pct}%), ${s.events_per_request.toFixed(2)} events/request,`
-						+ ` from COMMIT p50 ${s.p50_ms.toFixed(2)} p99 ${s.p99_ms.toFixed(2)} ms (${s.timed} timed, ${s.lost} lost)`);
+					log(`streaming round ${r + 1} stream: ${line(s)}`);
+				} else if (v === 'soketi') {
+					const s = await stream(secs, 'soketi');
+					runs.soketi.push({ ...s, round: r + 1, loadavg: la });
+					log(`streaming round ${r + 1} soketi: ${line(s)}, from COMMIT p50 ${s.p50_ms.toFixed(2)}`
+						+ ` p99 ${s.p99_ms.toFixed(2)} ms (${s.timed} timed, ${s.lost} lost)`);
 				} else {
 					const [o, d] = await offThenDrain(secs);
 					runs.off.push({ ...o, round: r + 1, loadavg: la });
@@ -170,14 +185,17 @@ export async function run({ secs, rounds, dataDir }) {
 			cpu_ratio: summary(ratio(col('stream', 'worker_cpu_us_per_event'), col('drain', 'worker_cpu_us_per_event'))),
 			events_per_request_stream: summary(col('stream', 'events_per_request')),
 			events_per_request_drain: summary(col('drain', 'events_per_request')),
-			p50_ms: summary(col('stream', 'p50_ms')), p99_ms: summary(col('stream', 'p99_ms')),
-			lost: col('stream', 'lost').reduce((a, b) => a + b, 0),
+			soketi_rate: SOKETI_RATE, tps_soketi: summary(col('soketi', 'tps')),
+			cpu_us_soketi: summary(col('soketi', 'worker_cpu_us_per_event')),
+			events_per_request_soketi: summary(col('soketi', 'events_per_request')),
+			p50_ms: summary(col('soketi', 'p50_ms')), p99_ms: summary(col('soketi', 'p99_ms')),
+			lost: col('soketi', 'lost').reduce((a, b) => a + b, 0),
 		};
 		log(`streaming: TPS stream/off ${median(res.tps_ratio.runs).toFixed(2)}x, worker µs/event stream/drain`
 			+ ` ${median(res.cpu_ratio.runs).toFixed(2)}x`);
 		return res;
 	} finally {
 		await client?.disconnect?.();
-		await Promise.allSettled([pg.destroy(), soketi.destroy()]);
+		await Promise.allSettled([pg.destroy(), soketi.destroy(), sink.destroy()]);
 	}
 }

@@ -2,9 +2,10 @@
  * test_schedule.c
  *	  Unit tests of the delivery worker's scheduling decisions
  *	  (src/schedule.c) on a clock the test sets (src/clock.c): what to
- *	  fetch next, when a failing channel parks and when its parked events
- *	  are read again, retry backoff and the pause of an unreachable
- *	  endpoint, and the choice of batch for a single-channel event.
+ *	  fetch next and when a commit's fetch waits, when a failing channel
+ *	  parks and when its parked events are read again, retry backoff and
+ *	  the pause of an unreachable endpoint, and the choice of batch for a
+ *	  single-channel event.
  *-------------------------------------------------------------------------
  */
 #include "postgres_fe.h"
@@ -33,6 +34,25 @@ test_fetch(void)
 	ok(p.kind == FETCH_FROM_START, "fetch: a due rescan alone reads from the start");
 	p = schedule_fetch(10, true, true);
 	ok(p.kind == FETCH_FROM_START && p.max == FETCH_PAGE, "fetch: asked and a rescan due: from the start");
+}
+
+static void
+test_coalescing(void)
+{
+	Coalescer	c = {0, 0};
+
+	ok(schedule_coalesce_ms(&c, T0) == 0, "coalesce: before any fetch: fetch now");
+	schedule_fetched(&c, T0, COALESCE_MIN_EVENTS - 1);
+	ok(schedule_coalesce_ms(&c, T0 + 100) == 0, "coalesce: the last fetch found fewer than the minimum: fetch now");
+	schedule_fetched(&c, T0, COALESCE_MIN_EVENTS);
+	ok(schedule_coalesce_ms(&c, T0 + 100) == COALESCE_WINDOW_MS,
+	   "coalesce: a stream, 0.1 ms after its fetch: waits until the window closes (rounded up to ms)");
+	ok(schedule_coalesce_ms(&c, T0 + (TimestampTz) COALESCE_WINDOW_MS * 1000) == 0,
+	   "coalesce: the window closed: fetch now");
+	ok(schedule_coalesce_ms(&c, T0 + (TimestampTz) COALESCE_WINDOW_MS * 1000 - 1) == 1,
+	   "coalesce: 1 us before the window closes: waits 1 ms at most");
+	schedule_fetched(&c, T0 + 2000, 0);
+	ok(schedule_coalesce_ms(&c, T0 + 2100) == 0, "coalesce: an empty fetch ends the stream: fetch now");
 }
 
 static void
@@ -171,6 +191,7 @@ int
 main(void)
 {
 	test_fetch();
+	test_coalescing();
 	test_parking();
 	test_rescan();
 	test_backoff();
