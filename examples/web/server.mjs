@@ -6,6 +6,8 @@
 // anywhere: rtpush's triggers turn each committed write into its event.
 //
 //   POST /api/v1/demo/sign-in              {"role": "patient"|"doctor"} -> {token, user}
+//   GET  /api/v1/bootstrap                 the page's whole state and the history position it
+//                                          matches, read in one snapshot (see bootstrap below)
 //   GET  /api/v1/me                        the signed-in user, their conversation, doctor
 //   GET  /api/v1/conversations/:id/messages          (participants only)
 //   POST /api/v1/conversations/:id/messages {body}   INSERT INTO messages
@@ -21,6 +23,9 @@
 //   GET  /api/v1/users/:id/status                    online / last seen of a contact
 //   POST /api/v1/broadcasting/webhook      soketi's presence webhooks -> rtpush.handle_webhook,
 //                                          then users.is_online/last_seen_at from rtpush.user_presence
+//   GET  /api/v1/broadcasting/{config,history}, POST /api/v1/broadcasting/auth: examples/auth-server's
+//                                          (history: rtpush.history() for rtpush-client's catch-up,
+//                                          403 / 400 / 503 from its SQLSTATEs)
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -65,8 +70,28 @@ function staticFiles(dist) {
 }
 
 /**
+ * snapshot(pool, fn): fn(q) in one REPEATABLE READ, READ ONLY transaction on
+ * one connection, so that every query of fn sees the same snapshot.
+ */
+async function snapshot(pool, fn) {
+	const c = await pool.connect();
+	try {
+		await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+		const r = await fn(async (sql, params) => (await c.query(sql, params)).rows);
+		await c.query('COMMIT');
+		return r;
+	} catch (e) {
+		await c.query('ROLLBACK').catch(() => {});
+		throw e;
+	} finally {
+		await (c.release ? c.release() : c.end());
+	}
+}
+
+/**
  * createWebServer({pool, port, host, dist}) -> {url, port, close()}
- * pool: anything with query(sql, params) on the database holding the schema.
+ * pool: anything with query(sql, params) and connect() (-> a client with
+ * query() and release() or end()) on the database holding the schema.
  */
 export async function createWebServer({ pool, port = 0, host = '127.0.0.1', dist = path.join(here, 'dist') }) {
 	const q = async (sql, params) => (await pool.query(sql, params)).rows;
@@ -76,8 +101,8 @@ export async function createWebServer({ pool, port = 0, host = '127.0.0.1', dist
 		if (role(user) !== 'doctor')
 			throw new HttpError(403, 'only a doctor may do that');
 	};
-	const participant = async (user, conv) => {
-		const r = await q('SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2',
+	const participant = async (user, conv, qq = q) => {
+		const r = await qq('SELECT 1 FROM conversation_participants WHERE conversation_id = $1 AND user_id = $2',
 			[conv, uid(user)]);
 		if (r.length === 0)
 			throw new HttpError(403, 'not a participant of this conversation');
@@ -104,6 +129,84 @@ export async function createWebServer({ pool, port = 0, host = '127.0.0.1', dist
 		confirm: ['pending', 'confirmed'], start: ['confirmed', 'in_progress'], end: ['in_progress', 'completed'],
 	};
 
+	// The state reads, each with the query function to run on: the pool's
+	// (one endpoint, one statement) or bootstrap's snapshot.
+	const reads = {
+		me: async (qq, user) => {
+			const [me] = await qq(`SELECT u.id, u.name, u.role, u.is_online, u.last_seen_at FROM users u WHERE u.id = $1`, [uid(user)]);
+			const [c] = await qq(`SELECT p.conversation_id, o.user_id AS other_id, u.name AS other_name, u.role AS other_role
+			                        FROM conversation_participants p
+			                        JOIN conversation_participants o ON o.conversation_id = p.conversation_id AND o.user_id <> p.user_id
+			                        JOIN users u ON u.id = o.user_id
+			                       WHERE p.user_id = $1 ORDER BY p.conversation_id LIMIT 1`, [uid(user)]);
+			return { ...me, conversation: c ?? null };
+		},
+		messages: async (qq, user, id) => {
+			await participant(user, numeric(id, 'conversation id'), qq);
+			return qq(`SELECT id, conversation_id, sender_id, body, type, created_at FROM messages
+			            WHERE conversation_id = $1 ORDER BY created_at, id`, [id]);
+		},
+		appointments: (qq, user) =>
+			qq(`${APPT} WHERE $1 IN (a.patient_id, a.doctor_id) ORDER BY a.scheduled_at, a.id`, [uid(user)]),
+		prescriptions: (qq, user) =>
+			qq(`SELECT id, appointment_id, patient_id, doctor_id, medication, dosage, instructions, status, created_at
+			      FROM prescriptions WHERE $1 IN (patient_id, doctor_id) ORDER BY id`, [uid(user)]),
+		notifications: (qq, user) =>
+			qq(`SELECT id, user_id, type, title, body, data, created_at FROM notifications
+			     WHERE user_id = $1 ORDER BY id DESC LIMIT 50`, [uid(user)]),
+		doctor: async (qq, user, id) => {
+			const [d] = await qq(`SELECT d.id, u.name, d.specialty, d.is_available, d.updated_at
+			                        FROM doctors d JOIN users u USING (id) WHERE d.id = $1`, [numeric(id, 'doctor id')]);
+			if (!d)
+				throw new HttpError(404, 'no such doctor');
+			return d;
+		},
+		status: async (qq, user, id) => {
+			numeric(id, 'user id');
+			const [s] = await qq(`SELECT u.id, u.name, u.is_online, u.last_seen_at FROM users u
+			                       WHERE u.id = $1 AND (u.id = $2 OR shares_conversation($2::text, jsonb_build_object('user_id', $1::text)))`,
+			[id, uid(user)]);
+			if (!s)
+				throw new HttpError(403, 'not one of your contacts');
+			return s;
+		},
+	};
+
+	/*
+	 * The page's state and the history position it matches.  position is
+	 * rtpush.history_last_position(), the largest position in history,
+	 * read in the same snapshot as the rows: every event of a write this
+	 * snapshot shows is either in history at or below it (and the state has
+	 * it) or not in history yet (still queued, or not written); the worker
+	 * gives each of those, when it reads it, a position above every one it
+	 * gave before, so above this one.  The page hands it to rtpush-client's
+	 * catchUp() as the channels' starting position: rtpush.history(after =
+	 * position) returns exactly what the snapshot may lack (plus events it
+	 * already shows, which the stores take again by id), nothing older.
+	 * "0" (history empty) means: from the start of what is kept.
+	 */
+	async function bootstrap(req, user) {
+		return snapshot(pool, async (tq) => {
+			const [{ position }] = await tq('SELECT rtpush.history_last_position()::text AS position');
+			const me = await reads.me(tq, user);
+			const conv = me.conversation;
+			const doctorId = me.role === 'doctor' ? me.id : conv?.other_id;
+			return {
+				position, me,
+				messages: conv ? await reads.messages(tq, user, conv.conversation_id) : [],
+				appointments: await reads.appointments(tq, user),
+				prescriptions: await reads.prescriptions(tq, user),
+				notifications: await reads.notifications(tq, user),
+				contact: conv ? await reads.status(tq, user, conv.other_id) : null,
+				doctor: doctorId ? await reads.doctor(tq, user, doctorId).catch((e) => {
+					if (e instanceof HttpError) // the contact is not a doctor: no availability
+						return null;
+					throw e;
+				}) : null,
+			};
+		});
+	}
+
 	const routes = {
 		'POST /api/v1/demo/sign-in': [ok(async (req) => {
 			const { role: r } = await json(req);
@@ -112,20 +215,9 @@ export async function createWebServer({ pool, port = 0, host = '127.0.0.1', dist
 				throw new HttpError(400, 'role must be "patient" or "doctor"');
 			return { token: `tok-${id}` }; // demo tokens (app_sessions in schema.sql)
 		}), false],
-		'GET /api/v1/me': [ok(async (req, user) => {
-			const [me] = await q(`SELECT u.id, u.name, u.role, u.is_online, u.last_seen_at FROM users u WHERE u.id = $1`, [uid(user)]);
-			const [c] = await q(`SELECT p.conversation_id, o.user_id AS other_id, u.name AS other_name, u.role AS other_role
-			                       FROM conversation_participants p
-			                       JOIN conversation_participants o ON o.conversation_id = p.conversation_id AND o.user_id <> p.user_id
-			                       JOIN users u ON u.id = o.user_id
-			                      WHERE p.user_id = $1 ORDER BY p.conversation_id LIMIT 1`, [uid(user)]);
-			return { ...me, conversation: c ?? null };
-		}), true],
-		'GET /api/v1/conversations/:id/messages': [ok(async (req, user, { id }) => {
-			await participant(user, numeric(id, 'conversation id'));
-			return q(`SELECT id, conversation_id, sender_id, body, type, created_at FROM messages
-			           WHERE conversation_id = $1 ORDER BY created_at, id`, [id]);
-		}), true],
+		'GET /api/v1/bootstrap': [ok(bootstrap), true],
+		'GET /api/v1/me': [ok((req, user) => reads.me(q, user)), true],
+		'GET /api/v1/conversations/:id/messages': [ok((req, user, { id }) => reads.messages(q, user, id)), true],
 		'POST /api/v1/conversations/:id/messages': [ok(async (req, user, { id }) => {
 			await participant(user, numeric(id, 'conversation id'));
 			const { body } = await json(req);
@@ -135,8 +227,7 @@ export async function createWebServer({ pool, port = 0, host = '127.0.0.1', dist
 			                     RETURNING id, conversation_id, sender_id, body, type, created_at`, [id, uid(user), body]);
 			return m;
 		}), true],
-		'GET /api/v1/appointments': [ok(async (req, user) =>
-			q(`${APPT} WHERE $1 IN (a.patient_id, a.doctor_id) ORDER BY a.scheduled_at, a.id`, [uid(user)])), true],
+		'GET /api/v1/appointments': [ok((req, user) => reads.appointments(q, user)), true],
 		'POST /api/v1/appointments/:id/:action': [ok(async (req, user, { id, action }) => {
 			numeric(id, 'appointment id');
 			let r;
@@ -158,9 +249,7 @@ export async function createWebServer({ pool, port = 0, host = '127.0.0.1', dist
 				throw new HttpError(409, `appointment ${id} cannot be changed that way now`);
 			return (await q(`${APPT} WHERE a.id = $1`, [id]))[0];
 		}), true],
-		'GET /api/v1/prescriptions': [ok(async (req, user) =>
-			q(`SELECT id, appointment_id, patient_id, doctor_id, medication, dosage, instructions, status, created_at
-			     FROM prescriptions WHERE $1 IN (patient_id, doctor_id) ORDER BY id`, [uid(user)])), true],
+		'GET /api/v1/prescriptions': [ok((req, user) => reads.prescriptions(q, user)), true],
 		'POST /api/v1/prescriptions': [ok(async (req, user) => {
 			needDoctor(user);
 			const b = await json(req);
@@ -183,13 +272,7 @@ export async function createWebServer({ pool, port = 0, host = '127.0.0.1', dist
 				throw new HttpError(404, 'no such appointment of yours');
 			return r[0];
 		}), true],
-		'GET /api/v1/doctors/:id': [ok(async (req, user, { id }) => {
-			const [d] = await q(`SELECT d.id, u.name, d.specialty, d.is_available, d.updated_at
-			                       FROM doctors d JOIN users u USING (id) WHERE d.id = $1`, [numeric(id, 'doctor id')]);
-			if (!d)
-				throw new HttpError(404, 'no such doctor');
-			return d;
-		}), true],
+		'GET /api/v1/doctors/:id': [ok((req, user, { id }) => reads.doctor(q, user, id)), true],
 		'POST /api/v1/doctors/me/availability': [ok(async (req, user) => {
 			needDoctor(user);
 			const { available } = await json(req);
@@ -197,9 +280,7 @@ export async function createWebServer({ pool, port = 0, host = '127.0.0.1', dist
 			                     RETURNING id, is_available, updated_at`, [uid(user), available === true]);
 			return d;
 		}), true],
-		'GET /api/v1/notifications': [ok(async (req, user) =>
-			q(`SELECT id, user_id, type, title, body, data, created_at FROM notifications
-			    WHERE user_id = $1 ORDER BY id DESC LIMIT 50`, [uid(user)])), true],
+		'GET /api/v1/notifications': [ok((req, user) => reads.notifications(q, user)), true],
 		'POST /api/v1/notifications': [ok(async (req, user) => {
 			const b = await json(req);
 			// the demo's "admin panel": to oneself or to someone one shares a conversation with
@@ -212,15 +293,7 @@ export async function createWebServer({ pool, port = 0, host = '127.0.0.1', dist
 				throw new HttpError(403, 'not one of your contacts');
 			return n;
 		}), true],
-		'GET /api/v1/users/:id/status': [ok(async (req, user, { id }) => {
-			numeric(id, 'user id');
-			const [s] = await q(`SELECT u.id, u.name, u.is_online, u.last_seen_at FROM users u
-			                      WHERE u.id = $1 AND (u.id = $2 OR shares_conversation($2::text, jsonb_build_object('user_id', $1::text)))`,
-			[id, uid(user)]);
-			if (!s)
-				throw new HttpError(403, 'not one of your contacts');
-			return s;
-		}), true],
+		'GET /api/v1/users/:id/status': [ok((req, user, { id }) => reads.status(q, user, id)), true],
 		// soketi's webhooks: presence recorded by rtpush, then copied into the
 		// app's users rows (one statement, so one transaction); the UPDATE is
 		// what sends user-status-changed and contact-status-changed.

@@ -35,7 +35,9 @@ export async function startStack({ port } = {}) {
 		await pg.set(soketi.rtpushSettings());
 		await pg.query(fs.readFileSync(path.join(here, '../telemedicine/schema.sql'), 'utf8'));
 		await pg.query(fs.readFileSync(path.join(here, 'schema.sql'), 'utf8'));
-		const web = await createWebServer({ pool: { query: (...a) => pg.query(...a) }, port: webPort });
+		const web = await createWebServer({
+			pool: { query: (...a) => pg.query(...a), connect: () => pg.connect() }, port: webPort,
+		});
 		stops.push(() => web.close());
 		return { pg, soketi, web, url: web.url, stop };
 	} catch (e) {

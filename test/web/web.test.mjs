@@ -2,7 +2,8 @@
 // stack (examples/web/stack.mjs: PostgreSQL with rtpush, soketi, the app
 // backend serving the built page) and Debian's Chromium driven by
 // playwright-core, with two browser contexts, a patient and a doctor, and
-// every assertion on the DOM.  The six cases of issue 18; screenshots of both
+// every assertion on the DOM.  The six cases of issue 18 (5: the catch-up of
+// rtpush-client, client/, delivers what an offline period missed); screenshots of both
 // windows go to RTPUSH_WEB_OUT (default build/web).
 
 import { test, before, after } from 'node:test';
@@ -143,8 +144,12 @@ test('5. offline: the doctor confirms and sends two messages; back online, the p
 		await doctor.getByTestId('message-send').click();
 		await messagesWith(doctor, body).waitFor({ timeout: WAIT });
 	}
-	await new Promise((r) => setTimeout(r, 1500)); // delivered to soketi meanwhile, missed by the patient
+	// The doctor's page shows both messages only from their live events: soketi
+	// sent them while the patient's socket was closed (the page drops it on
+	// "offline"), and soketi keeps nothing for a later connection.
+	await new Promise((r) => setTimeout(r, 1500));
 	assert.equal(await messagesWith(patient, 'While you were away').count(), 0, 'nothing arrived while offline');
+	assert.equal(await patient.getByTestId('connection').getAttribute('data-state'), 'offline', 'still offline after all three');
 	await ctx.patient.context.setOffline(false);
 	await patient.getByTestId('connection').and(patient.locator('[data-state="connected"]')).waitFor({ timeout: WAIT });
 	const log = await patient.getByTestId('connection').getAttribute('title');
@@ -159,6 +164,15 @@ test('5. offline: the doctor confirms and sends two messages; back online, the p
 	assert.equal(await messagesWith(patient, 'Yes, see you then.').count(), 1);
 	assert.equal(await patient.locator('[data-testid="appointment"][data-id="12"]').count(), 1);
 	assert.equal(await patient.evaluate(() => window.__noReload), 5, 'the patient page was not reloaded');
+	// and rtpush-client's catch-up (rtpush.history) is what delivered the three:
+	// not live (missed), not a REST reload (that would mark them "rest")
+	for (const body of ['While you were away (1)', 'While you were away (2)'])
+		assert.equal(await messagesWith(patient, body).getAttribute('data-via'), 'history', `"${body}" came by catch-up`);
+	assert.equal(await patient.locator('[data-testid="appointment"][data-id="12"]').getAttribute('data-via'), 'history',
+		'the confirmation came by catch-up');
+	const caughtUp = async (name) => Number(await patient.locator(`[data-testid="channel"][data-name="${name}"]`).getAttribute('data-caught-up'));
+	assert.ok(await caughtUp('private-conversation.5') >= 2, 'the conversation caught up the two messages');
+	assert.ok(await caughtUp('private-user.1.appointments') >= 1, 'the appointments caught up the confirmation');
 });
 
 test('6. the patient cannot subscribe to the doctor\'s private channels (refused, shown as such)', async () => {
@@ -191,4 +205,32 @@ test('the backend\'s REST endpoints keep to the signed-in user\'s own data too',
 	const r = await fetch(`${stack.url}/api/v1/appointments`, { headers: { authorization: 'Bearer tok-1' } });
 	assert.deepEqual([...new Set((await r.json()).data.map((a) => Number(a.patient_id)))], [1], 'only the patient\'s own');
 	assert.equal((await fetch(`${stack.url}/api/v1/appointments`)).status, 401, 'no token');
+});
+
+test('the bootstrap snapshot\'s position: history after it holds what came later, nothing the snapshot shows', async () => {
+	const get = async (p, token = 'tok-1') => {
+		const r = await fetch(`${stack.url}/api/v1${p}`, { headers: { authorization: `Bearer ${token}` } });
+		return { status: r.status, data: (await r.json()).data };
+	};
+	// nothing queued: every event so far is in history at or below the position
+	for (let i = 0; i < 50 && Number((await stack.pg.one('SELECT count(*) AS n FROM rtpush.outbox')).n) > 0; i++)
+		await new Promise((r) => setTimeout(r, 100));
+	const { data: boot } = await get('/bootstrap');
+	assert.match(boot.position, /^[1-9][0-9]*$/, 'a history position');
+	assert.ok(boot.messages.some((m) => m.body === 'While you were away (2)'), 'the state holds the earlier messages');
+	await stack.pg.query(`INSERT INTO messages (conversation_id, sender_id, body) VALUES (5, 3, 'After the snapshot')`);
+	const channel = 'private-conversation.5';
+	let h;
+	for (let i = 0; i < 50; i++) {
+		h = (await get(`/broadcasting/history?channel=${channel}&after=${boot.position}`)).data;
+		if (h.events.some((e) => e.position !== null))
+			break;
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	assert.equal(h.expired, false);
+	assert.deepEqual(h.events.map((e) => JSON.parse(e.data).body), ['After the snapshot'], 'only what came after the snapshot');
+	assert.ok(BigInt(h.events[0].position) > BigInt(boot.position), 'at a greater position');
+	// the history endpoint is the subscription's authorization: another conversation is refused
+	assert.equal((await get(`/broadcasting/history?channel=private-conversation.6&after=${boot.position}`)).status, 403);
+	assert.equal((await get(`/broadcasting/history?channel=${channel}&after=x`)).status, 400);
 });

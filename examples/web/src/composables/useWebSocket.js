@@ -5,51 +5,29 @@
 // POST /api/v1/broadcasting/auth (rtpush.authorize_channel: deny by
 // default).  It keeps the Pinia store told of the connection state
 // (connected / disconnected / offline ...) and of each channel's state
-// (pending, subscribed, refused), and after every (re)subscription it runs
-// catchUp(), the one place that recovers what an offline period missed.
+// (pending, subscribed, refused), and wraps every channel with events in
+// rtpush-client's catchUp() (client/index.mjs): on each (re)subscription it
+// fetches GET /api/v1/broadcasting/history (rtpush.history) from the last
+// position seen and hands the missed events, in order and once each, to the
+// same handlers as live ones; when history cannot answer (expired, gap,
+// error) it reloads that channel's state over REST (reload.js).
 import Pusher from 'pusher-js';
+import { catchUp } from 'rtpush-client';
 import { api, session } from '../api.js';
 import { CHANNELS, EVENTS } from '../channels.js';
+import { reloadChannel } from '../reload.js';
 import { useRealtimeStore } from '../stores/realtime.js';
 
 let pusher = null; // one connection per page, shared by every component
-const bound = new Map(); // channel name -> {event: handler}
+const feeds = new Map(); // channel name -> catchUp() feed (null: presence, no history)
+// where catch-up starts on a channel's first subscription: the history
+// position of the page's state snapshot (GET /api/v1/bootstrap, see connect)
+let start = { position: null, fromStart: false };
 
-/**
- * catchUp(channelName): what the page may have missed on a channel while it
- * was not subscribed (offline, reconnecting, before the first subscription),
- * read again through the backend's REST endpoints and merged into the store,
- * which drops duplicates by id.  Runs on every subscription success, so a
- * reconnect misses nothing that the REST reads can show.
- *
- * This is the stand-in for rtpush's history/catch-up module (issue 17,
- * rtpush-client + rtpush.history): when that exists it replaces this
- * function, replaying the missed events themselves, in order, through the
- * same handlers.
- */
-export async function catchUp(channelName) {
-	const store = useRealtimeStore();
-	const me = store.me;
-	if (!me)
-		return;
-	const conv = me.conversation;
-	if (conv && channelName === CHANNELS.conversation(conv.conversation_id)) {
-		for (const m of await api('GET', `/conversations/${conv.conversation_id}/messages`))
-			store.addMessage(m);
-	} else if (channelName === CHANNELS.appointments(me.id)) {
-		for (const a of await api('GET', '/appointments'))
-			store.upsertAppointment(a);
-	} else if (channelName === CHANNELS.prescriptions(me.id)) {
-		for (const p of await api('GET', '/prescriptions'))
-			store.upsertPrescription(p);
-	} else if (channelName === CHANNELS.notifications(me.id)) {
-		for (const n of await api('GET', '/notifications'))
-			store.addNotification(n, { toast: false });
-	} else if (conv && channelName === CHANNELS.contactStatus(conv.other_id)) {
-		store.setContact(await api('GET', `/users/${conv.other_id}/status`));
-	} else if (channelName.startsWith('doctor.') && channelName.endsWith('.availability')) {
-		store.setDoctor(await api('GET', `/doctors/${channelName.split('.')[1]}`));
-	}
+/** rtpush.history()'s answer for rtpush-client: {events, more, expired}. */
+function fetchHistory({ channel, after }) {
+	const q = new URLSearchParams({ channel, ...(after ? { after } : {}) });
+	return api('GET', `/broadcasting/history?${q}`);
 }
 
 function trackConnection(store) {
@@ -74,9 +52,21 @@ function trackConnection(store) {
 export function useWebSocket() {
 	const store = useRealtimeStore();
 
-	async function connect() {
+	/**
+	 * connect({position}): position is the history position read with the
+	 * page's state (GET /api/v1/bootstrap: rtpush.history_last_position() in
+	 * the same snapshot).  Each channel's catch-up starts there: whatever the
+	 * snapshot may lack was not in history yet when it was read, so it has a
+	 * greater position and rtpush.history(after = position) returns it;
+	 * nothing older is fetched.  Events the snapshot already shows and
+	 * history returns too are taken again by id by the stores.  "0" (history
+	 * was empty) means everything history holds by then, which is all after
+	 * the snapshot.
+	 */
+	async function connect({ position } = {}) {
 		if (pusher)
 			return pusher;
+		start = position && position !== '0' ? { position, fromStart: false } : { position: null, fromStart: true };
 		const headers = { Authorization: `Bearer ${session.token}` };
 		const r = await fetch('/api/v1/broadcasting/config', { headers });
 		if (!r.ok)
@@ -94,27 +84,53 @@ export function useWebSocket() {
 		return pusher;
 	}
 
-	/** Subscribes and binds {event: handler}; the store follows its state. */
-	function subscribe(name, handlers = {}) {
+	/** The feed of a channel: catch-up through rtpush-client, and a REST reload when it cannot. */
+	function feedOf(name, channel) {
+		const feed = catchUp(channel, { fetchHistory, ...start });
+		const reload = (why) => () => {
+			console.warn(`${name}: ${why}, reloading its state`);
+			reloadChannel(name).catch((e) => console.warn(`reloading ${name} failed`, e));
+		};
+		feed.bind('rtpush:expired', reload('history expired'));
+		feed.bind('rtpush:gap', reload('too much to catch up'));
+		feed.bind('rtpush:error', reload('history failed'));
+		return feed;
+	}
+
+	/**
+	 * Subscribes and binds {event: handler(data, meta)} through catch-up
+	 * (meta.source: 'live' or 'history'); the store follows its state.
+	 * history: false for a presence channel, whose members pusher-js tracks
+	 * itself (member_added/removed are not events rtpush sends or keeps).
+	 */
+	function subscribe(name, handlers = {}, { history = true } = {}) {
 		if (!pusher)
 			return null;
 		const channel = pusher.subscribe(name);
-		if (bound.has(name))
+		if (feeds.has(name))
 			return channel;
-		bound.set(name, handlers);
 		store.setChannel(name, 'pending');
-		channel.bind('pusher:subscription_succeeded', () => {
-			store.setChannel(name, 'subscribed');
-			catchUp(name).catch((e) => console.warn(`catch-up of ${name} failed`, e));
-		});
+		channel.bind('pusher:subscription_succeeded', () => store.setChannel(name, 'subscribed'));
 		channel.bind('pusher:subscription_error', (e) => {
 			const refused = e?.status === 403;
 			store.setChannel(name, refused ? 'refused' : 'error', e?.error ?? `HTTP ${e?.status}`);
+			feeds.get(name)?.destroy();
 			pusher.unsubscribe(name); // nothing from it may show; do not retry
-			bound.delete(name);
+			feeds.delete(name);
 		});
-		for (const [event, fn] of Object.entries(handlers))
-			channel.bind(event, fn);
+		const feed = history ? feedOf(name, channel) : null;
+		feeds.set(name, feed);
+		for (const [event, fn] of Object.entries(handlers)) {
+			if (!feed) {
+				channel.bind(event, (data) => fn(data, { source: 'live' }));
+				continue;
+			}
+			feed.bind(event, (data, meta) => {
+				if (meta.source === 'history')
+					store.countCaughtUp(name);
+				fn(data, meta);
+			});
+		}
 		return channel;
 	}
 
@@ -122,8 +138,9 @@ export function useWebSocket() {
 	const subscribeToPrivateChannel = subscribe;
 
 	function unsubscribeFromChannel(name) {
+		feeds.get(name)?.destroy();
 		pusher?.unsubscribe(name);
-		bound.delete(name);
+		feeds.delete(name);
 		delete store.channels[name];
 	}
 
@@ -137,7 +154,9 @@ export function useWebSocket() {
 	function disconnect() {
 		pusher?.disconnect();
 		pusher = null;
-		bound.clear();
+		for (const feed of feeds.values())
+			feed?.destroy();
+		feeds.clear();
 	}
 
 	return {

@@ -1,15 +1,20 @@
 // stores/realtime.js: the page's state (Pinia).  Every update arrives here
-// either live (a Pusher event from rtpush) or from the REST catch-up; both
-// go through the same upserts, which drop what they already hold by id, so
-// an event seen twice (live and catch-up) shows once.
+// live (a Pusher event from rtpush), from rtpush-client's catch-up (the
+// events missed, from rtpush.history), or over REST (the page's bootstrap
+// snapshot, a reload when history cannot answer); all go through the same
+// upserts, which take what they already hold by id, so an item seen twice
+// shows once.  Messages, appointments, prescriptions and notifications note
+// how their last update came (via: 'live', 'history' or 'rest'), and
+// caughtUp counts, per channel, the events catch-up handed over.
 import { defineStore } from 'pinia';
 
-const byId = (list, item) => {
+const byId = (list, item, via) => {
 	const i = list.findIndex((x) => x.id === item.id);
+	const next = via ? { ...item, via } : item;
 	if (i === -1)
-		list.push(item);
+		list.push(next);
 	else
-		list[i] = { ...list[i], ...item };
+		list[i] = { ...list[i], ...next };
 	return i === -1;
 };
 
@@ -30,6 +35,7 @@ export const useRealtimeStore = defineStore('realtime', {
 		doctor: null,
 		contact: null, // {id, name, is_online, last_seen_at}
 		presentIds: [],
+		caughtUp: {}, // channel name -> events delivered by catch-up
 	}),
 	getters: {
 		sortedMessages: (s) => [...s.messages].sort((a, b) => (Date.parse(a.created_at) - Date.parse(b.created_at)) || a.id - b.id),
@@ -55,12 +61,31 @@ export const useRealtimeStore = defineStore('realtime', {
 			else
 				delete this.channelErrors[name];
 		},
-		addMessage(m) {
-			byId(this.messages, m);
+		/** The page's state as GET /api/v1/bootstrap read it (one snapshot). */
+		load(b) {
+			this.me = b.me;
+			for (const m of b.messages)
+				this.addMessage(m, 'rest');
+			for (const a of b.appointments)
+				this.upsertAppointment(a, 'rest');
+			for (const p of b.prescriptions)
+				this.upsertPrescription(p, 'rest');
+			for (const n of b.notifications)
+				this.addNotification(n, { toast: false, via: 'rest' });
+			if (b.contact)
+				this.setContact(b.contact);
+			if (b.doctor)
+				this.setDoctor(b.doctor);
 		},
-		addNotification(n, { toast = true } = {}) {
+		countCaughtUp(name) {
+			this.caughtUp[name] = (this.caughtUp[name] ?? 0) + 1;
+		},
+		addMessage(m, via) {
+			byId(this.messages, m, via);
+		},
+		addNotification(n, { toast = true, via } = {}) {
 			const isNew = !this.notifications.some((x) => x.id === n.id);
-			byId(this.notifications, n);
+			byId(this.notifications, n, via);
 			this.notifications.sort((a, b) => b.id - a.id);
 			if (isNew && toast) {
 				this.toasts.push(n);
@@ -69,11 +94,11 @@ export const useRealtimeStore = defineStore('realtime', {
 				}, 8000);
 			}
 		},
-		upsertAppointment(a) {
-			byId(this.appointments, a);
+		upsertAppointment(a, via) {
+			byId(this.appointments, a, via);
 		},
-		upsertPrescription(p) {
-			byId(this.prescriptions, p);
+		upsertPrescription(p, via) {
+			byId(this.prescriptions, p, via);
 		},
 		addRating(r) {
 			byId(this.ratings, r);
