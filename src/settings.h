@@ -44,6 +44,12 @@ extern int	rtpush_retry_max;		/* ms */
 extern int	rtpush_connect_timeout; /* ms */
 extern int	rtpush_request_timeout; /* ms */
 extern int	rtpush_log_failure_interval;	/* ms */
+/* the largest HTTP request, request line and headers included */
+extern int	rtpush_max_request_bytes;
+#define RTPUSH_MAX_REQUEST_BYTES_DEFAULT	10000	/* Laravel Reverb's default max_request_size */
+#define RTPUSH_MAX_REQUEST_BYTES_MIN		4096
+#define RTPUSH_MAX_REQUEST_BYTES_MAX		(16 * 1024 * 1024)
+extern bool rtpush_idempotency_key;	/* X-Idempotency-Key on every request */
 
 /* capture (session) */
 extern int	rtpush_max_payload_bytes;
