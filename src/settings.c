@@ -328,3 +328,14 @@ rtpush_effective_port(void)
 		return rtpush_port;
 	return strcmp(rtpush_scheme, "http") == 0 ? 80 : 443;
 }
+
+void
+rtpush_host_header(char *buf, size_t len)
+{
+	int			port = rtpush_effective_port();
+
+	if (port == (strcmp(rtpush_scheme, "http") == 0 ? 80 : 443))
+		snprintf(buf, len, "%s", rtpush_effective_host());
+	else
+		snprintf(buf, len, "%s:%d", rtpush_effective_host(), port);
+}
