@@ -7,8 +7,9 @@
  * The payload is the row as a JSON object with row_to_json()'s encoding
  * (numbers and booleans bare, json and jsonb inline, dates in ISO 8601,
  * other scalars as strings; arrays, composites and types with a cast to
- * json through to_json()).  Above rtpush.max_payload_bytes, rtpush.oversize
- * = error raises an error, thin queues {"table","op","id","oversize":true}.
+ * json through to_json()).  Above rtpush.max_payload_bytes, or when its
+ * request alone would be over rtpush.max_request_bytes, rtpush.oversize =
+ * error raises an error, thin queues {"table","op","id","oversize":true}.
  *
  * `changed` compares with the type's default equality operator, as IS
  * DISTINCT FROM does; types without one (json, point, ...) compare by
@@ -169,10 +170,29 @@ capture_expand_channels(Capture *cap, TupleTableSlot *row, const char **channels
 	return n;
 }
 
+/* the event queued for data on these channels */
+static RtpushEvent
+capture_event_of(const char *event, const char **channels, int nchannels, StringInfo data)
+{
+	RtpushEvent ev;
+
+	ev.event = event;
+	ev.channels = channels;
+	ev.nchannels = nchannels;
+	ev.data = data->data;
+	ev.datalen = data->len;
+	ev.socket_id = rtpush_writer_socket_id(NULL);
+	return ev;
+}
+
 static void
 thin_payload(Capture *cap, StringInfo buf, TupleTableSlot *row, TriggerEvent tev,
-			 const char *old_key, size_t size)
+			 const char *old_key, size_t size, const char **channels, int n)
 {
+	const char *event = capture_op_event(cap, tev);
+	RtpushEvent ev;
+	size_t		request;
+
 	resetStringInfo(buf);
 	appendStringInfoString(buf, "{\"table\":");
 	escape_json(buf, cap->relname);
@@ -194,12 +214,20 @@ thin_payload(Capture *cap, StringInfo buf, TupleTableSlot *row, TriggerEvent tev
 	if (old_key)
 		appendStringInfo(buf, ",\"rtpush_old_key\":%s", old_key);
 	appendStringInfoString(buf, ",\"oversize\":true}");
+	ev = capture_event_of(event, channels, n, buf);
+	if ((request = rtpush_request_size(&ev)) > (size_t) rtpush_max_request_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("row of \"%s\" is too large for an event, even thin", cap->relname),
+				 errdetail("Event \"%s\": the row has %zu bytes of data and the request of its thin form would take up to %zu bytes; rtpush.max_request_bytes is %d.",
+						   event, size, request, rtpush_max_request_bytes),
+				 errhint("Use fewer or shorter channels, or raise rtpush.max_request_bytes if the server accepts larger requests.")));
 	if (buf->len > rtpush_max_payload_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("row of \"%s\" is too large for an event, even thin", cap->relname),
 				 errdetail("Event \"%s\": the row has %zu bytes of data and its thin form %d; rtpush.max_payload_bytes is %d.",
-						   capture_op_event(cap, tev), size, buf->len, rtpush_max_payload_bytes),
+						   event, size, buf->len, rtpush_max_payload_bytes),
 				 errhint("Raise rtpush.max_payload_bytes.")));
 }
 
@@ -207,14 +235,8 @@ void
 capture_enqueue(Capture *cap, const char *event, const char **channels,
 				int nchannels, StringInfo data)
 {
-	RtpushEvent ev;
+	RtpushEvent ev = capture_event_of(event, channels, nchannels, data);
 
-	ev.event = event;
-	ev.channels = channels;
-	ev.nchannels = nchannels;
-	ev.data = data->data;
-	ev.datalen = data->len;
-	ev.socket_id = rtpush_writer_socket_id(NULL);
 	rtpush_outbox_enqueue(&ev);
 }
 
@@ -230,6 +252,8 @@ capture_send_row(Capture *cap, TriggerEvent tev, TupleTableSlot *row,
 	const char *event = capture_op_event(cap, tev);
 	StringInfoData data;
 	size_t		wire;
+	size_t		request;
+	RtpushEvent ev;
 
 	initStringInfo(&data);
 	capture_append_json_object(&data, cap->cols, cap->ncols, row);
@@ -256,7 +280,19 @@ capture_send_row(Capture *cap, TriggerEvent tev, TupleTableSlot *row,
 					 errdetail("Event \"%s\" would carry %d bytes of data, %zu as sent (encrypted, or with the members rtpush adds: rtpush.event_id_field, history); rtpush.max_payload_bytes is %d.",
 							   event, data.len, wire, rtpush_max_payload_bytes),
 					 errhint("Send fewer columns with columns=..., or SET rtpush.oversize = thin to send {\"table\",\"op\",\"id\",\"oversize\":true} so clients refetch.")));
-		thin_payload(cap, &data, row, tev, old_key, data.len);
+		thin_payload(cap, &data, row, tev, old_key, data.len, channels, n);
+	}
+	else if ((ev = capture_event_of(event, channels, n, &data),
+			  request = rtpush_request_size(&ev)) > (size_t) rtpush_max_request_bytes)
+	{
+		if (rtpush_oversize != RTPUSH_OVERSIZE_THIN)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("row of \"%s\" is too large for an event", cap->relname),
+					 errdetail("Event \"%s\" would carry %d bytes of data; its request would take up to %zu bytes (request line, headers, channels and the data as sent, JSON-escaped); rtpush.max_request_bytes is %d.",
+							   event, data.len, request, rtpush_max_request_bytes),
+					 errhint("Send fewer columns with columns=..., raise rtpush.max_request_bytes if the server accepts larger requests, or SET rtpush.oversize = thin to send {\"table\",\"op\",\"id\",\"oversize\":true} so clients refetch.")));
+		thin_payload(cap, &data, row, tev, old_key, data.len, channels, n);
 	}
 	capture_enqueue(cap, event, channels, n, &data);
 }

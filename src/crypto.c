@@ -262,3 +262,10 @@ pusher_envelope_size(size_t len)
 	return strlen("{\"nonce\":\"\",\"ciphertext\":\"\"}") +
 		4 * ((PUSHER_NONCE_BYTES + 2) / 3) + 4 * ((sealed + 2) / 3);
 }
+
+size_t
+pusher_envelope_string_size(size_t len)
+{
+	/* the envelope's 8 quotes are escaped, and it is quoted */
+	return pusher_envelope_size(len) + 8 + 2;
+}

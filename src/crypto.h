@@ -59,6 +59,8 @@ extern bool pusher_encrypt(StringInfo out,
 
 /* length of the {"nonce","ciphertext"} text pusher_encrypt makes of len bytes */
 extern size_t pusher_envelope_size(size_t len);
+/* its length as a JSON string in a request body (pusher_json_string_size of it) */
+extern size_t pusher_envelope_string_size(size_t len);
 
 /* the same with a caller-chosen nonce: for tests against fixed vectors only */
 extern void pusher_encrypt_with_nonce(StringInfo out,

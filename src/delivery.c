@@ -5,7 +5,8 @@
  *
  * A pass walks the held events in id order and starts requests:
  * single-channel events are batched (up to rtpush.batch_size per
- * batch_events request, the batch chosen by schedule.c), multi-channel
+ * batch_events request and no request over rtpush.max_request_bytes on the
+ * wire, the batch chosen by schedule.c), multi-channel
  * events go alone to /events.  A channel is busy while a request carrying
  * it is in flight; an event that cannot go (busy channel, retry not yet
  * due) blocks its channels for the rest of the pass, so no later event
@@ -70,6 +71,7 @@ void
 delivery_settings_changed(void)
 {
 	dispatch.due = true;
+	requests_settings_changed();
 	health_settings_changed();
 }
 
@@ -140,7 +142,7 @@ batch_for(Held *h, Pass *p)
 		return NULL;
 	if (c->busy)
 		busy = c->busy->started ? BATCH_STARTED : c->busy->open_index;
-	if ((b = schedule_batch_for(&p->batches, busy)) < 0)
+	if ((b = schedule_batch_for(&p->batches, busy, request_item_size(h))) < 0)
 		return NULL;
 	if (p->open[b] == NULL)		/* a new batch */
 	{
@@ -226,7 +228,7 @@ walk(Pass *p)
 			continue;
 		}
 		join(req, h);
-		schedule_batch_joined(&p->batches, req->open_index);
+		schedule_batch_joined(&p->batches, req->open_index, request_item_size(h));
 	}
 }
 
@@ -236,6 +238,9 @@ delivery_dispatch(void)
 	Pass		p = {0};
 	int			slots;
 	int		   *fill;
+	size_t	   *bytes;
+	PusherRequestHead head;
+	char		host[300];
 
 	p.now = rtpush_clock_now();
 	held_release_burst_memory();
@@ -251,13 +256,17 @@ delivery_dispatch(void)
 	dispatch.pass++;
 	p.open = palloc0(sizeof(Request *) * slots);
 	fill = palloc(sizeof(int) * slots);
+	bytes = palloc(sizeof(size_t) * slots);
 	schedule_batcher_init(&p.batches, slots, rtpush_batch_size, fill);
+	request_batch_head(&head, host, sizeof(host));
+	schedule_batcher_bytes(&p.batches, rtpush_max_request_bytes, &head, bytes);
 	walk(&p);
 	for (int i = 0; i < p.batches.nopen; i++)
 		request_start(p.open[i]);
 	p.started += p.batches.nopen;
 	pfree(p.open);
 	pfree(fill);
+	pfree(bytes);
 	held_prune_channels();
 	return p.started;
 }

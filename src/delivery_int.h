@@ -24,6 +24,8 @@ typedef struct Held
 	ChannelState **cs;			/* the state of each of its channels */
 	Request    *req;			/* in flight with this request, or NULL */
 	bool		alone;			/* send in a request of its own */
+	size_t		item_size;		/* bytes in a batch_events body; 0: not known */
+	uint64		size_gen;		/* settings generation item_size is of */
 } Held;
 
 struct Request
@@ -76,6 +78,9 @@ extern void request_start(Request *req);
 extern bool request_configured(void);
 extern int	requests_in_flight(void);
 extern TimestampTz requests_paused_until(void);
+extern void requests_settings_changed(void);	/* held item sizes are stale */
+extern void request_batch_head(PusherRequestHead *head, char *host, size_t hostlen);
+extern size_t request_item_size(Held *h);
 extern void requests_reset(void);
 
 /* delivery_outcomes.c: the outcome queue */

@@ -4,7 +4,7 @@
  *	  do to their events (delivered, retried with backoff, split,
  *	  dead-lettered, put back) and to the endpoint's pause.
  *
- * An unreachable endpoint, or a 429 with Retry-After, pauses every new
+ * An unreachable endpoint, or a 429 or 503 with Retry-After, pauses every new
  * request (with backoff) rather than spending the retries of every held
  * event; any success resumes.  The backoff and the pause are schedule.c's
  * decisions.
@@ -14,8 +14,10 @@
 
 #include <time.h>
 
+#include "access/xlog.h"
 #include "common/pg_prng.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -31,11 +33,13 @@ typedef struct RequestState
 {
 	int			inflight;		/* requests started, not yet answered */
 	Pause		pause;			/* endpoint down or rate-limiting us */
+	uint64		size_gen;		/* bumped by a reload: held item sizes are stale */
 } RequestState;
 
-static RequestState requests;
+static RequestState requests = {.size_gen = 1};
 
 static void request_done(void *arg, const HttpResult *r);
+static void too_large(Request *req, size_t size);
 
 bool
 request_configured(void)
@@ -73,6 +77,49 @@ request_new(bool alone)
 	return req;
 }
 
+void
+requests_settings_changed(void)
+{
+	requests.size_gen++;
+}
+
+/* ---- sizes ---- */
+
+/* the head of a request to /events or /batch_events signed at 'timestamp' */
+static void
+request_head(PusherRequestHead *head, bool batch, long timestamp, char *host, size_t hostlen)
+{
+	rtpush_host_header(host, hostlen);
+	head->host = host;
+	head->target_len = pusher_request_target_len(strlen(rtpush_app_id), batch,
+												 strlen(rtpush_key), timestamp);
+	head->idempotency_key = rtpush_idempotency_key;
+}
+
+/* The head of a batch_events request sent now, for the batcher. */
+void
+request_batch_head(PusherRequestHead *head, char *host, size_t hostlen)
+{
+	request_head(head, true, (long) time(NULL), host, hostlen);
+}
+
+/* The bytes h adds to a batch_events body (without the comma before it). */
+size_t
+request_item_size(Held *h)
+{
+	OutboxEvent *ev = h->ev;
+
+	if (h->item_size == 0 || h->size_gen != requests.size_gen)
+	{
+		size_t		data = payload_string_size(ev->id, ev->position, ev->channels, ev->nchannels,
+											   ev->data, ev->datalen);
+
+		h->item_size = pusher_batch_item_size(ev->event, ev->channels[0], ev->socket_id, data);
+		h->size_gen = requests.size_gen;
+	}
+	return h->item_size;
+}
+
 /* ---- building and posting ---- */
 
 /* Builds the request body; false with *why if an event cannot be sent. */
@@ -100,14 +147,57 @@ build_body(StringInfo body, Request *req, const char **why)
 	return true;
 }
 
+/* The request's header lines, with its idempotency key when on. */
+static int
+request_headers(Request *req, const PusherRequestHead *head, size_t bodylen,
+				char *lines[PUSHER_MAX_HEADERS])
+{
+	int64		ids[PUSHER_MAX_BATCH];
+	char		key[PUSHER_IDEMPOTENCY_KEY_LEN + 1];
+
+	for (int i = 0; i < req->n; i++)
+		ids[i] = req->items[i]->ev->id;
+	pusher_idempotency_key(GetSystemIdentifier(), MyDatabaseId, ids, req->n, key);
+	return pusher_request_headers(head, bodylen, key, lines);
+}
+
+static void
+post(Request *req, StringInfo body, const char *path, long timestamp, const PusherRequestHead *head)
+{
+	StringInfoData url;
+	HttpOptions opts;
+	char	   *lines[PUSHER_MAX_HEADERS];
+	int			nlines;
+
+	initStringInfo(&url);
+	appendStringInfo(&url, "%s://%s:%d%s?", rtpush_scheme, rtpush_effective_host(),
+					 rtpush_effective_port(), path);
+	pusher_sign_request(&url, "POST", path, rtpush_key, rtpush_secret,
+						timestamp, body->data, body->len);
+	nlines = request_headers(req, head, body->len, lines);
+
+	opts.connect_timeout_ms = rtpush_connect_timeout;
+	opts.timeout_ms = rtpush_request_timeout;
+	opts.ca_file = rtpush_ca_file;
+	opts.max_connections = rtpush_max_in_flight;
+	http_post(url.data, body->data, body->len, (const char *const *) lines, nlines,
+			  &opts, request_done, req);
+	rtpush_status_count(COUNT_REQUESTS);
+	for (int i = 0; i < nlines; i++)
+		pfree(lines[i]);
+	pfree(url.data);
+}
+
 void
 request_start(Request *req)
 {
-	StringInfoData body,
-				url;
+	StringInfoData body;
 	char		path[128];
-	HttpOptions opts;
+	char		host[300];
+	PusherRequestHead head;
+	long		timestamp = (long) time(NULL);
 	const char *why = NULL;
+	size_t		size;
 
 	requests.inflight++;
 	req->started = true;
@@ -126,20 +216,13 @@ request_start(Request *req)
 	}
 	snprintf(path, sizeof(path), "/apps/%s/%s", rtpush_app_id,
 			 req->alone ? "events" : "batch_events");
-	initStringInfo(&url);
-	appendStringInfo(&url, "%s://%s:%d%s?", rtpush_scheme, rtpush_effective_host(),
-					 rtpush_effective_port(), path);
-	pusher_sign_request(&url, "POST", path, rtpush_key, rtpush_secret,
-						(long) time(NULL), body.data, body.len);
-
-	opts.connect_timeout_ms = rtpush_connect_timeout;
-	opts.timeout_ms = rtpush_request_timeout;
-	opts.ca_file = rtpush_ca_file;
-	opts.max_connections = rtpush_max_in_flight;
-	http_post(url.data, body.data, body.len, &opts, request_done, req);
-	rtpush_status_count(COUNT_REQUESTS);
+	request_head(&head, !req->alone, timestamp, host, sizeof(host));
+	size = pusher_request_size(&head, body.len);
+	if (size > (size_t) rtpush_max_request_bytes)
+		too_large(req, size);
+	else
+		post(req, &body, path, timestamp, &head);
 	pfree(body.data);
-	pfree(url.data);
 }
 
 /* ---- answers ---- */
@@ -199,7 +282,7 @@ retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
 			ev->attempts++;		/* nothing reached the endpoint: not an attempt */
 		h->req = NULL;
 		/* the endpoint refused it (not down, not rate-limiting everyone) */
-		if (!r->unreachable && r->status != 429)
+		if (!r->unreachable && !pusher_pauses_everyone(r->status, r->retry_after != NULL))
 			held_set_failing(h, true);
 		if (ev->attempts >= rtpush_max_attempts || too_old)
 		{
@@ -237,6 +320,28 @@ rejected(Request *req, const HttpResult *r, long status, const char *why)
 }
 
 /*
+ * The request would be over rtpush.max_request_bytes (lowered while the
+ * events were held, or wider than the batcher counted): a batch is split,
+ * an event alone that cannot fit goes to the dead letter.  Nothing was sent.
+ */
+static void
+too_large(Request *req, size_t size)
+{
+	char		why[320];
+	HttpResult	r = {0};
+
+	requests.inflight--;
+	dispatch_wake();
+	for (int i = 0; i < req->n; i++)
+		held_release_channels(req->items[i], req);
+	snprintf(why, sizeof(why),
+			 "the request would be %zu bytes, over rtpush.max_request_bytes (%d); raise it to send this event",
+			 size, rtpush_max_request_bytes);
+	rejected(req, &r, 0, why);
+	pfree(req);
+}
+
+/*
  * The answer was about the configuration, not these events: they go back
  * to waiting, in order, without spending an attempt, until the pause ends.
  */
@@ -256,7 +361,7 @@ describe(char *buf, size_t len, const HttpResult *r, long status)
 		snprintf(buf, len, "HTTP %ld: %.200s", status, r->body ? r->body : "");
 }
 
-/* Unreachable, or a 429 with Retry-After: pause; a success resumes. */
+/* Unreachable, or a 429 or 503 with Retry-After: pause; a success resumes. */
 static void
 pause_or_resume(PusherOutcome outcome, const HttpResult *r)
 {
@@ -267,7 +372,8 @@ pause_or_resume(PusherOutcome outcome, const HttpResult *r)
 		schedule_resume(&requests.pause);
 		return;
 	}
-	if (outcome != PUSHER_RETRY || !(r->unreachable || (r->status == 429 && r->retry_after)))
+	if (outcome != PUSHER_RETRY ||
+		!(r->unreachable || pusher_pauses_everyone(r->status, r->retry_after != NULL)))
 		return;
 	schedule_pause(&requests.pause, &b, pg_prng_double(&pg_global_prng_state), r->retry_after);
 }

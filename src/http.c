@@ -33,6 +33,7 @@ typedef struct Transfer
 	char		retry_after[64];
 	char		errbuf[CURL_ERROR_SIZE];
 	char	   *body;
+	struct curl_slist *headers;	/* this request's header lines */
 	HttpDoneFn	done;
 	void	   *arg;
 } Transfer;
@@ -44,7 +45,6 @@ typedef struct TrackedSocket
 } TrackedSocket;
 
 static CURLM *multi = NULL;
-static struct curl_slist *headers = NULL;
 static Transfer *free_transfers = NULL;
 static int	active = 0;
 static dlist_head active_list = DLIST_STATIC_INIT(active_list);
@@ -136,14 +136,30 @@ http_init(void)
 		if (e)
 			curl_easy_cleanup(e);
 	}
-	headers = curl_slist_append(NULL, "Content-Type: application/json");
-	if (headers)
-		headers = curl_slist_append(headers, "Expect:");
-	if (headers == NULL)
+}
+
+/* the caller's header lines, and libcurl's Accept and Expect removed */
+static struct curl_slist *
+header_list(const char *const *lines, int n)
+{
+	struct curl_slist *list = curl_slist_append(NULL, "Accept:");
+
+	if (list)
+		list = curl_slist_append(list, "Expect:");
+	for (int i = 0; i < n && list; i++)
+	{
+		struct curl_slist *more = curl_slist_append(list, lines[i]);
+
+		if (more == NULL)
+			curl_slist_free_all(list);
+		list = more;
+	}
+	if (list == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory"),
 				 errdetail("libcurl could not allocate the request headers.")));
+	return list;
 }
 
 void
@@ -240,8 +256,8 @@ setup_easy(Transfer *t, const char *url, size_t bodylen, const HttpOptions *opts
 	EASY_SETOPT(e, CURLOPT_POST, 1L, failed, code);
 	EASY_SETOPT(e, CURLOPT_POSTFIELDS, t->body, failed, code);
 	EASY_SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) bodylen, failed, code);
-	EASY_SETOPT(e, CURLOPT_HTTPHEADER, headers, failed, code);
-	EASY_SETOPT(e, CURLOPT_USERAGENT, "rtpush/0.1", failed, code);
+	EASY_SETOPT(e, CURLOPT_HTTPHEADER, t->headers, failed, code);
+	EASY_SETOPT(e, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1, failed, code);
 	EASY_SETOPT(e, CURLOPT_NOSIGNAL, 1L, failed, code);
 	EASY_SETOPT(e, CURLOPT_TCP_NODELAY, 1L, failed, code);
 	EASY_SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https", failed, code);
@@ -265,12 +281,15 @@ unused_transfer(Transfer *t)
 {
 	pfree(t->body);
 	t->body = NULL;
+	curl_slist_free_all(t->headers);
+	t->headers = NULL;
 	t->next_free = free_transfers;
 	free_transfers = t;
 }
 
 void
 http_post(const char *url, const char *body, size_t bodylen,
+		  const char *const *headers, int nheaders,
 		  const HttpOptions *opts, HttpDoneFn done, void *arg)
 {
 	Transfer   *t = get_transfer();
@@ -281,6 +300,7 @@ http_post(const char *url, const char *body, size_t bodylen,
 	t->body = MemoryContextAlloc(TopMemoryContext, bodylen + 1);
 	memcpy(t->body, body, bodylen);
 	t->body[bodylen] = '\0';
+	t->headers = header_list(headers, nheaders);
 	t->retry_after[0] = '\0';
 	t->errbuf[0] = '\0';
 	t->done = done;
@@ -329,6 +349,8 @@ release_transfer(Transfer *t)
 	if (t->body)
 		pfree(t->body);
 	t->body = NULL;
+	curl_slist_free_all(t->headers);
+	t->headers = NULL;
 	dlist_delete(&t->active_node);
 	t->next_free = free_transfers;
 	free_transfers = t;

@@ -30,7 +30,12 @@ typedef struct HttpOptions
 
 extern void http_init(void);
 extern void http_cleanup(void);
+/*
+ * POSTs body to url with exactly these header lines ("Name: value"), over
+ * HTTP/1.1, none of libcurl's own added.
+ */
 extern void http_post(const char *url, const char *body, size_t bodylen,
+					  const char *const *headers, int nheaders,
 					  const HttpOptions *opts, HttpDoneFn done, void *arg);
 extern int	http_active(void);
 

@@ -390,19 +390,84 @@ insert_row(Relation rel, const RtpushEvent *ev, const char *const *channels,
 	return id;
 }
 
+/*
+ * The bytes of the members payload_plain() may add to data at most, and the
+ * quotes among them (each escaped in a request body).
+ */
+static size_t
+added_members(const char *data, size_t datalen, size_t *quotes)
+{
+	size_t		size = 0;
+
+	*quotes = 0;
+	if (datalen == 0 || data[0] != '{')
+		return 0;
+	if (rtpush_event_id_field[0])
+	{
+		size += strlen(rtpush_event_id_field) + 4 + 20; /* "f":<int64>, */
+		*quotes += 2;
+	}
+	if (rtpush_history_retention > 0)
+	{
+		size += PAYLOAD_HISTORY_MEMBERS_MAX;
+		*quotes += 6;
+	}
+	return size;
+}
+
 size_t
 rtpush_wire_size(const char *const *channels, int nchannels,
 				 const char *data, size_t datalen)
 {
-	size_t		size = datalen;
+	size_t		quotes;
+	size_t		size = datalen + added_members(data, datalen, &quotes);
 
-	if (rtpush_event_id_field[0] && datalen > 0 && data[0] == '{')
-		size += strlen(rtpush_event_id_field) + 4 + 20;	/* "f":<int64>, */
-	if (rtpush_history_retention > 0 && datalen > 0 && data[0] == '{')
-		size += PAYLOAD_HISTORY_MEMBERS_MAX;
 	for (int i = 0; i < nchannels; i++)
 		if (pusher_channel_is_encrypted(channels[i]))
 			return pusher_envelope_size(size);
+	return size;
+}
+
+/* the widest /events request of one outbox row of ev on these channels */
+static size_t
+row_request_size(const RtpushEvent *ev, const char *const *channels, int n)
+{
+	char		host[300];
+	PusherRequestHead head;
+	size_t		quotes;
+	size_t		added = added_members(ev->data, ev->datalen, &quotes);
+	size_t		str;
+
+	if (n == 1 && pusher_channel_is_encrypted(channels[0]))
+		str = pusher_envelope_string_size(ev->datalen + added);
+	else
+		str = pusher_json_string_size(ev->data, ev->datalen) + added + quotes;
+	rtpush_host_header(host, sizeof(host));
+	head.host = host;
+	head.target_len = pusher_request_target_len(strlen(rtpush_app_id), false, strlen(rtpush_key),
+												PUSHER_TIMESTAMP_WIDEST);
+	head.idempotency_key = rtpush_idempotency_key;
+	return pusher_request_size(&head, pusher_events_body_size(ev->event, channels, n, ev->socket_id, str));
+}
+
+size_t
+rtpush_request_size(const RtpushEvent *ev)
+{
+	const char **plain = palloc(sizeof(char *) * Max(ev->nchannels, 1));
+	int			nplain = 0;
+	size_t		size = 0;
+
+	/* as rtpush_outbox_enqueue() splits it: each encrypted channel alone */
+	for (int i = 0; i < ev->nchannels; i++)
+	{
+		if (pusher_channel_is_encrypted(ev->channels[i]))
+			size = Max(size, row_request_size(ev, &ev->channels[i], 1));
+		else
+			plain[nplain++] = ev->channels[i];
+	}
+	if (nplain > 0)
+		size = Max(size, row_request_size(ev, plain, nplain));
+	pfree(plain);
 	return size;
 }
 

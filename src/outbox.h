@@ -32,6 +32,13 @@ extern size_t rtpush_wire_size(const char *const *channels, int nchannels,
 							   const char *data, size_t datalen);
 
 /*
+ * Bytes of the widest HTTP request one outbox row of ev makes alone (POST
+ * /events: request line and headers at their widest, the body with the
+ * data as sent, JSON-escaped).  What rtpush.max_request_bytes limits.
+ */
+extern size_t rtpush_request_size(const RtpushEvent *ev);
+
+/*
  * Inserts the event into rtpush.outbox and returns its id.  An event with a
  * private-encrypted- channel among several channels is split into one row
  * per encrypted channel plus one row for the other channels, in order; the

@@ -58,6 +58,24 @@ payload_plain(int64 id, int64 position, const char *data, size_t datalen,
 	*outlen = buf.len;
 }
 
+size_t
+payload_string_size(int64 id, int64 position, char **channels, int nchannels,
+					const char *data, size_t datalen)
+{
+	const char *plain;
+	size_t		len;
+	size_t		size;
+	bool		encrypted = false;
+
+	for (int i = 0; i < nchannels; i++)
+		encrypted |= pusher_channel_is_encrypted(channels[i]);
+	payload_plain(id, position, data, datalen, &plain, &len);
+	size = encrypted ? pusher_envelope_string_size(len) : pusher_json_string_size(plain, len);
+	if (plain != data)
+		pfree((void *) plain);
+	return size;
+}
+
 bool
 payload_for_channels(int64 id, int64 position, char **channels, int nchannels,
 					 const char *data, size_t datalen,

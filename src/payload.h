@@ -24,6 +24,13 @@ extern void payload_plain(int64 id, int64 position, const char *data, size_t dat
 						  const char **out, size_t *outlen);
 
 /*
+ * The size of event 'id''s data as sent, as a JSON string in a request
+ * body (quotes and escapes included), computed without encrypting.
+ */
+extern size_t payload_string_size(int64 id, int64 position, char **channels, int nchannels,
+								  const char *data, size_t datalen);
+
+/*
  * Sets *out to the data to send for event 'id' on these channels: its
  * payload_plain() text, or for a private-encrypted- channel (always alone: capture
  * splits such events) its encryption envelope, palloc'd in the current

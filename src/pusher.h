@@ -18,6 +18,7 @@
 #include "pusher_body.h"
 #include "pusher_classify.h"
 #include "pusher_names.h"
+#include "pusher_request.h"
 #include "pusher_sign.h"
 
 #endif

@@ -72,6 +72,54 @@ pusher_json_string(StringInfo buf, const char *s, size_t len)
 	appendStringInfoCharMacro(buf, '"');
 }
 
+size_t
+pusher_json_string_size(const char *s, size_t len)
+{
+	size_t		size = len + 2;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+			size += 1;			/* a two-character escape */
+		else if (c < 0x20)
+			size += 5;			/* \u00XX */
+	}
+	return size;
+}
+
+/* ,"data":<data_size> and ,"socket_id":"..." when there is one */
+static size_t
+data_and_socket_size(size_t data_size, const char *socket_id)
+{
+	size_t		size = strlen(",\"data\":") + data_size;
+
+	if (socket_id != NULL)
+		size += strlen(",\"socket_id\":") + pusher_json_string_size(socket_id, strlen(socket_id));
+	return size;
+}
+
+size_t
+pusher_events_body_size(const char *name, const char *const *channels, int nchannels,
+						const char *socket_id, size_t data_size)
+{
+	size_t		size = strlen("{\"name\":,\"channels\":[]}") + pusher_json_string_size(name, strlen(name));
+
+	for (int i = 0; i < nchannels; i++)
+		size += (i > 0) + pusher_json_string_size(channels[i], strlen(channels[i]));
+	return size + data_and_socket_size(data_size, socket_id);
+}
+
+size_t
+pusher_batch_item_size(const char *name, const char *channel, const char *socket_id,
+					   size_t data_size)
+{
+	return strlen("{\"name\":,\"channel\":}") + pusher_json_string_size(name, strlen(name)) +
+		pusher_json_string_size(channel, strlen(channel)) +
+		data_and_socket_size(data_size, socket_id);
+}
+
 static void
 append_data_and_socket(StringInfo buf, const PusherEvent *ev)
 {

@@ -318,3 +318,13 @@ pusher_retry_after(const char *value, time_t now)
 	return Min(epoch - (long) now, RETRY_AFTER_MAX);
 }
 
+/*
+ * 429 (Pusher, soketi, Sockudo) and 503 (Sockudo) with Retry-After say the
+ * server wants no request from anyone for a while, not that these events
+ * failed.
+ */
+bool
+pusher_pauses_everyone(long status, bool has_retry_after)
+{
+	return has_retry_after && (status == 429 || status == 503);
+}

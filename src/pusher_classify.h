@@ -31,12 +31,17 @@ typedef enum PusherOutcome
  * 404 (every request goes to /apps/<id>/...: an unknown app id, or no
  * Pusher API at that address), 405 (no Pusher API there) and 407 (a proxy
  * wants credentials): misconfigured, an answer about every request alike;
- * other 4xx (400, 413, 422: about this request's body): rejected.  Bodies
+ * other 4xx (400, 413, 422: about this request's body; Reverb's 413 over
+ * max_request_size and 422 validation errors, Sockudo's 400
+ * limit_exceeded): rejected.  Bodies
  * over 64 kB, nested deeper than 64 levels, containing a zero byte or not a
  * JSON object are not inspected.
  */
 extern PusherOutcome pusher_classify(long http_status, const char *body,
 									 size_t bodylen, long *status_out);
+
+/* a retry answer that pauses every request (429 or 503 with Retry-After) */
+extern bool pusher_pauses_everyone(long status, bool has_retry_after);
 
 /*
  * Retry-After header value -> seconds (delta-seconds or IMF-fixdate

@@ -50,6 +50,22 @@ pusher_md5_hex(const char *data, size_t len, char out[33])
 }
 
 void
+pusher_sha256_hex(const unsigned char *data, size_t len, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	static const unsigned char empty = 0;
+
+	if (EVP_Digest(len ? data : &empty, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	{
+		memset(out, '0', 64);
+		out[64] = '\0';
+		return;
+	}
+	hex_encode_lower(md, 32, out);
+}
+
+void
 pusher_hmac_sha256_hex(const char *key, size_t keylen,
 					   const char *msg, size_t msglen, char out[65])
 {
@@ -126,6 +142,22 @@ pusher_sign_request(StringInfo query, const char *method,
 
 	pfree(params.data);
 	pfree(to_sign.data);
+}
+
+size_t
+pusher_decimal_len(long v)
+{
+	char		buf[32];
+
+	return (size_t) snprintf(buf, sizeof(buf), "%ld", v);
+}
+
+/* the length of what pusher_sign_request() appends for a body */
+size_t
+pusher_signed_query_len(size_t keylen, long timestamp)
+{
+	return strlen("auth_key=&auth_signature=&auth_timestamp=&auth_version=1.0&body_md5=") +
+		keylen + 64 + pusher_decimal_len(timestamp) + 32;
 }
 
 static void

@@ -19,6 +19,7 @@
 
 /* ---- primitives (OpenSSL) ---- */
 extern void pusher_md5_hex(const char *data, size_t len, char out[33]);
+extern void pusher_sha256_hex(const unsigned char *data, size_t len, char out[65]);
 extern void pusher_hmac_sha256_hex(const char *key, size_t keylen,
 								   const char *msg, size_t msglen, char out[65]);
 /*
@@ -39,6 +40,11 @@ extern void pusher_sign_request(StringInfo query, const char *method,
 								const char *path, const char *key,
 								const char *secret, long timestamp,
 								const char *body, size_t bodylen);
+
+/* the length of the query pusher_sign_request() appends for a body */
+extern size_t pusher_signed_query_len(size_t keylen, long timestamp);
+/* the length of v in decimal */
+extern size_t pusher_decimal_len(long v);
 
 /* ---- subscription auth ---- */
 

@@ -168,6 +168,33 @@ schedule_batcher_init(Batcher *b, int slots, int batch_size, int *fill)
 	b->nopen = 0;
 	b->fill = fill;
 	b->room = 0;
+	b->bytes = NULL;
+}
+
+void
+schedule_batcher_bytes(Batcher *b, size_t max_bytes, const PusherRequestHead *head, size_t *bytes)
+{
+	b->bytes = bytes;
+	b->max_bytes = max_bytes;
+	b->head = *head;
+}
+
+/* does an item of this size fit in open batch i (by bytes; a first event always does)? */
+static bool
+fits(const Batcher *b, int i, size_t item)
+{
+	if (b->bytes == NULL || b->fill[i] == 0)
+		return true;
+	return pusher_request_size(&b->head, b->bytes[i] + 1 + item) <= b->max_bytes;
+}
+
+/* batch i takes no more events in this pass */
+static void
+close_batch(Batcher *b, int i)
+{
+	if (b->fill[i] < b->batch_size)
+		b->room--;
+	b->fill[i] = b->batch_size;
 }
 
 /*
@@ -175,30 +202,39 @@ schedule_batcher_init(Batcher *b, int slots, int batch_size, int *fill)
  * few channels are busy: each request then waits only for its own channels.
  */
 int
-schedule_batch_for(Batcher *b, int busy)
+schedule_batch_for(Batcher *b, int busy, size_t item)
 {
 	int			best = -1;
 
 	if (busy == BATCH_STARTED)
 		return -1;
 	if (busy != BATCH_NONE)
+	{
+		if (b->fill[busy] < b->batch_size && !fits(b, busy, item))
+			close_batch(b, busy);
 		return b->fill[busy] < b->batch_size ? busy : -1;
+	}
 	if (b->slots > 0)
 	{
 		b->fill[b->nopen] = 0;
+		if (b->bytes)
+			b->bytes[b->nopen] = PUSHER_BATCH_BODY_OVERHEAD;
 		b->slots--;
 		b->room++;
 		return b->nopen++;
 	}
 	for (int i = 0; i < b->nopen; i++)
-		if (b->fill[i] < b->batch_size && (best < 0 || b->fill[i] < b->fill[best]))
+		if (b->fill[i] < b->batch_size && fits(b, i, item) &&
+			(best < 0 || b->fill[i] < b->fill[best]))
 			best = i;
 	return best;
 }
 
 void
-schedule_batch_joined(Batcher *b, int batch)
+schedule_batch_joined(Batcher *b, int batch, size_t item)
 {
+	if (b->bytes)
+		b->bytes[batch] += (b->fill[batch] > 0) + item;
 	if (++b->fill[batch] == b->batch_size)
 		b->room--;
 }

@@ -13,6 +13,8 @@
 
 #include "datatype/timestamp.h"
 
+#include "pusher_request.h"
+
 /* ---- fetching: at most MAX_HELD events held, read FETCH_PAGE at a time ---- */
 #define FETCH_PAGE 1000
 #define MAX_HELD 10000
@@ -121,16 +123,25 @@ typedef struct Batcher
 	int			nopen;			/* batches being filled */
 	int		   *fill;			/* events in each; room for slots entries */
 	int			room;			/* open batches not yet full */
+	/* packing by bytes (bytes NULL: by count only) */
+	size_t	   *bytes;			/* body bytes of each open batch */
+	size_t		max_bytes;		/* rtpush.max_request_bytes */
+	PusherRequestHead head;		/* a batch_events request's head */
 } Batcher;
 
 extern void schedule_batcher_init(Batcher *b, int slots, int batch_size, int *fill);
+/* packs by bytes too: no batch of several events over max_bytes on the wire */
+extern void schedule_batcher_bytes(Batcher *b, size_t max_bytes, const PusherRequestHead *head,
+								   size_t *bytes);
 /*
- * The open batch an event joins: the one carrying its channel (busy, or
- * BATCH_NONE / BATCH_STARTED) while it has room, else a new one while slots
- * remain (its index is nopen - 1 after), else the least filled; -1: none.
+ * The open batch an event whose batch item is 'item' bytes joins: the one
+ * carrying its channel (busy, or BATCH_NONE / BATCH_STARTED) while it has
+ * room (a batch its channel's next event does not fit in closes), else a new
+ * one while slots remain (its index is nopen - 1 after), else the least
+ * filled one it fits in; -1: none.  A new batch takes any first event.
  */
-extern int	schedule_batch_for(Batcher *b, int busy);
-extern void schedule_batch_joined(Batcher *b, int batch);
+extern int	schedule_batch_for(Batcher *b, int busy, size_t item);
+extern void schedule_batch_joined(Batcher *b, int batch, size_t item);
 /* a request of its own may start: takes its slot */
 extern bool schedule_take_slot(Batcher *b);
 /* nothing more can start or be filled in this pass */

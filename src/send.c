@@ -7,7 +7,8 @@
  *
  * Both return the outbox id.  socket_id NULL means the rtpush.socket_id
  * setting when it is not empty.  Data is stored as the jsonb's text and
- * must fit in rtpush.max_payload_bytes (rtpush.oversize = thin applies to
+ * must fit in rtpush.max_payload_bytes, its request alone in
+ * rtpush.max_request_bytes (rtpush.oversize = thin applies to
  * triggers only: a hand-made event has no row to point at).
  *-------------------------------------------------------------------------
  */
@@ -76,6 +77,7 @@ send_event(FunctionCallInfo fcinfo, const char **channels, int nchannels)
 	Jsonb	   *data;
 	char	   *json;
 	size_t		wire;
+	size_t		request;
 
 	rtpush_require_arg(fcinfo, 1, "event");
 	rtpush_require_arg(fcinfo, 2, "data");
@@ -101,6 +103,14 @@ send_event(FunctionCallInfo fcinfo, const char **channels, int nchannels)
 				 errhint("Send less data, for example an id that clients use to fetch the rest.")));
 	ev.channels = channels;
 	ev.nchannels = nchannels;
+	request = rtpush_request_size(&ev);
+	if (request > (size_t) rtpush_max_request_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("event data is too large"),
+				 errdetail("Event \"%s\" has %zu bytes of data; its request would take up to %zu bytes (request line, headers, channels and the data as sent, JSON-escaped); rtpush.max_request_bytes is %d.",
+						   ev.event, ev.datalen, request, rtpush_max_request_bytes),
+				 errhint("Send less data or fewer channels, or raise rtpush.max_request_bytes if the server accepts larger requests.")));
 	return rtpush_outbox_enqueue(&ev);
 }
 

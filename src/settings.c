@@ -39,6 +39,8 @@ int			rtpush_connect_timeout = 5000;
 int			rtpush_request_timeout = 10000;
 int			rtpush_log_failure_interval = 60000;
 int			rtpush_max_payload_bytes = 10240;
+int			rtpush_max_request_bytes = RTPUSH_MAX_REQUEST_BYTES_DEFAULT;
+bool		rtpush_idempotency_key = true;
 int			rtpush_oversize = RTPUSH_OVERSIZE_ERROR;
 char	   *rtpush_socket_id = NULL;
 char	   *rtpush_auth_endpoint = NULL;
@@ -264,6 +266,15 @@ define_worker_settings(void)
 							"How long delivered events stay readable with rtpush.history().",
 							"0 turns history off: no positions in the data, no rows kept.", &rtpush_history_retention, 86400, 0,
 							RTPUSH_HISTORY_RETENTION_MAX, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.max_request_bytes",
+							"Largest HTTP request the worker sends, request line and headers included.",
+							"Batches close before this size; capture refuses events whose request alone would exceed it. Laravel Reverb's max_request_size is 10000 by default.",
+							&rtpush_max_request_bytes, RTPUSH_MAX_REQUEST_BYTES_DEFAULT, RTPUSH_MAX_REQUEST_BYTES_MIN,
+							RTPUSH_MAX_REQUEST_BYTES_MAX, PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomBoolVariable("rtpush.idempotency_key",
+							 "Whether every request carries an X-Idempotency-Key header.",
+							 "Derived from the outbox ids in the request, so a retry carries the same key; turn off for servers that refuse unknown headers.",
+							 &rtpush_idempotency_key, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("rtpush.log_failure_interval",
 							"While delivery keeps failing, how often the server log gets a summary.",
 							"Also the window in which a repeated worker error is logged once.", &rtpush_log_failure_interval, 60000, 1000, 86400000, PGC_SIGHUP,
@@ -316,4 +327,15 @@ rtpush_effective_port(void)
 	if (rtpush_port > 0)
 		return rtpush_port;
 	return strcmp(rtpush_scheme, "http") == 0 ? 80 : 443;
+}
+
+void
+rtpush_host_header(char *buf, size_t len)
+{
+	int			port = rtpush_effective_port();
+
+	if (port == (strcmp(rtpush_scheme, "http") == 0 ? 80 : 443))
+		snprintf(buf, len, "%s", rtpush_effective_host());
+	else
+		snprintf(buf, len, "%s:%d", rtpush_effective_host(), port);
 }

@@ -44,6 +44,12 @@ extern int	rtpush_retry_max;		/* ms */
 extern int	rtpush_connect_timeout; /* ms */
 extern int	rtpush_request_timeout; /* ms */
 extern int	rtpush_log_failure_interval;	/* ms */
+/* the largest HTTP request, request line and headers included */
+extern int	rtpush_max_request_bytes;
+#define RTPUSH_MAX_REQUEST_BYTES_DEFAULT	10000	/* Laravel Reverb's default max_request_size */
+#define RTPUSH_MAX_REQUEST_BYTES_MIN		4096
+#define RTPUSH_MAX_REQUEST_BYTES_MAX		(16 * 1024 * 1024)
+extern bool rtpush_idempotency_key;	/* X-Idempotency-Key on every request */
 
 /* capture (session) */
 extern int	rtpush_max_payload_bytes;
@@ -68,5 +74,7 @@ extern void rtpush_define_settings(void);
 /* host, port and scheme the worker talks to, derived from the settings */
 extern const char *rtpush_effective_host(void);
 extern int	rtpush_effective_port(void);
+/* the Host header's value: the host, with the port unless it is the scheme's */
+extern void rtpush_host_header(char *buf, size_t len);
 
 #endif

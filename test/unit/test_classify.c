@@ -40,6 +40,11 @@ test_classify(void)
 		long		effective;
 	}			t[] = {
 		{200, "{}", "delivered", 200},
+		/* Laravel Reverb: 413 over max_request_size, 422 validation; Sockudo: 400 limit_exceeded */
+		{413, "", "rejected", 413},
+		{422, "{\"message\":\"The name field is required.\"}", "rejected", 422},
+		{400, "{\"error\":\"limit_exceeded\",\"message\":\"Batch size exceeds limit\"}", "rejected", 400},
+		{503, "", "retry", 503},
 		{200, "", "delivered", 200},
 		{200, NULL, "delivered", 200},
 		{202, "not json", "delivered", 202},
@@ -155,9 +160,20 @@ test_retry_after(void)
 	is_long(pusher_retry_after("Sun, 06 Nov 1994 24:49:37 GMT", 0), -1, "retry-after: hour 24");
 }
 
+static void
+test_pauses_everyone(void)
+{
+	ok(pusher_pauses_everyone(429, true), "pause: 429 with Retry-After pauses everyone");
+	ok(pusher_pauses_everyone(503, true), "pause: 503 with Retry-After (Sockudo) pauses everyone");
+	ok(!pusher_pauses_everyone(503, false), "pause: 503 without Retry-After retries its events only");
+	ok(!pusher_pauses_everyone(429, false), "pause: 429 without Retry-After retries its events only");
+	ok(!pusher_pauses_everyone(500, true), "pause: 500 with Retry-After retries its events only");
+}
+
 int
 main(void)
 {
+	test_pauses_everyone();
 	test_classify();
 	test_retry_after();
 	return tap_done();

@@ -162,29 +162,72 @@ test_batching(void)
 
 	schedule_batcher_init(&b, 2, 3, fill);
 	ok(!schedule_batcher_full(&b), "batch: slots left: not full");
-	x = schedule_batch_for(&b, BATCH_NONE);
+	x = schedule_batch_for(&b, BATCH_NONE, 0);
 	ok(x == 0 && b.nopen == 1 && b.slots == 1, "batch: the first channel opens a batch");
-	schedule_batch_joined(&b, x);
-	x = schedule_batch_for(&b, BATCH_NONE);
+	schedule_batch_joined(&b, x, 0);
+	x = schedule_batch_for(&b, BATCH_NONE, 0);
 	ok(x == 1 && b.slots == 0, "batch: another channel opens a second batch while slots remain");
-	schedule_batch_joined(&b, x);
-	is_long(schedule_batch_for(&b, 0), 0, "batch: a channel's next event joins the batch carrying it");
-	schedule_batch_joined(&b, 0);
-	is_long(schedule_batch_for(&b, BATCH_NONE), 1, "batch: no slot left: a new channel joins the least filled");
-	schedule_batch_joined(&b, 1);
-	schedule_batch_joined(&b, 0);
+	schedule_batch_joined(&b, x, 0);
+	is_long(schedule_batch_for(&b, 0, 0), 0, "batch: a channel's next event joins the batch carrying it");
+	schedule_batch_joined(&b, 0, 0);
+	is_long(schedule_batch_for(&b, BATCH_NONE, 0), 1, "batch: no slot left: a new channel joins the least filled");
+	schedule_batch_joined(&b, 1, 0);
+	schedule_batch_joined(&b, 0, 0);
 	ok(fill[0] == 3 && b.room == 1, "batch: a full batch has no room left");
-	is_long(schedule_batch_for(&b, 0), -1, "batch: a channel whose batch is full waits");
-	is_long(schedule_batch_for(&b, BATCH_STARTED), -1, "batch: a channel in a started request waits");
-	is_long(schedule_batch_for(&b, BATCH_NONE), 1, "batch: a new channel goes where there is room");
-	schedule_batch_joined(&b, 1);
+	is_long(schedule_batch_for(&b, 0, 0), -1, "batch: a channel whose batch is full waits");
+	is_long(schedule_batch_for(&b, BATCH_STARTED, 0), -1, "batch: a channel in a started request waits");
+	is_long(schedule_batch_for(&b, BATCH_NONE, 0), 1, "batch: a new channel goes where there is room");
+	schedule_batch_joined(&b, 1, 0);
 	ok(schedule_batcher_full(&b), "batch: no slot and no room: the pass is over");
-	is_long(schedule_batch_for(&b, BATCH_NONE), -1, "batch: nothing joins a full pass");
+	is_long(schedule_batch_for(&b, BATCH_NONE, 0), -1, "batch: nothing joins a full pass");
 	ok(!schedule_take_slot(&b), "batch: no slot for a request of its own either");
 
 	schedule_batcher_init(&b, 1, 1, fill);
 	ok(schedule_take_slot(&b) && b.slots == 0 && schedule_batcher_full(&b),
 	   "batch: a lone request takes the last slot");
+}
+
+/* packing by bytes: ten 1 kB items do not fit one 10,000-byte request */
+static void
+test_batching_bytes(void)
+{
+	Batcher		b;
+	int			fill[2];
+	size_t		bytes[2];
+	PusherRequestHead head = {"127.0.0.1:6001", 200, true};
+	size_t		limit = 10000;
+	int			n = 0;
+	int			x;
+
+	schedule_batcher_init(&b, 2, 10, fill);
+	schedule_batcher_bytes(&b, limit, &head, bytes);
+	x = schedule_batch_for(&b, BATCH_NONE, 1000);
+	is_long(x, 0, "bytes: the first event opens a batch");
+	while (schedule_batch_for(&b, 0, 1000) == 0)
+	{
+		schedule_batch_joined(&b, 0, 1000);
+		n++;
+		if (n > 10)
+			break;
+	}
+	ok(n >= 1 && n < 10, "bytes: the channel's batch closes before ten 1 kB events (%d joined)", n);
+	ok(pusher_request_size(&head, bytes[0]) <= limit &&
+	   pusher_request_size(&head, bytes[0] + 1 + 1000) > limit,
+	   "bytes: the closed batch fits the limit and one more event would not");
+	is_long(fill[0], 10, "bytes: the closed batch takes no more events in the pass");
+	x = schedule_batch_for(&b, BATCH_NONE, 9000);
+	is_long(x, 1, "bytes: a new batch takes any first event");
+	schedule_batch_joined(&b, x, 9000);
+	is_long(schedule_batch_for(&b, BATCH_NONE, 2000), -1,
+			"bytes: no slot left and no batch it fits in: it waits");
+	is_long(schedule_batch_for(&b, 1, 200), 1, "bytes: a small event still fits the open batch");
+
+	schedule_batcher_init(&b, 1, 10, fill);
+	schedule_batcher_bytes(&b, 1000000, &head, bytes);
+	x = schedule_batch_for(&b, BATCH_NONE, 50);
+	for (n = 0; schedule_batch_for(&b, x, 50) == x; n++)
+		schedule_batch_joined(&b, x, 50);
+	is_long(n, 10, "bytes: small events still batch batch_size per request");
 }
 
 int
@@ -197,5 +240,6 @@ main(void)
 	test_backoff();
 	test_pause();
 	test_batching();
+	test_batching_bytes();
 	return tap_done();
 }

@@ -51,6 +51,15 @@ export function checkSignature({ method, path, query, body, key, secret, maxSkew
 	return null;
 }
 
+// Bytes of a request as it came on the wire: request line, headers as sent
+// (rawHeaders keeps names' case and order), blank line and body.
+function rawRequestSize(req, bodyBytes) {
+	let n = Buffer.byteLength(`${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`);
+	for (let i = 0; i < req.rawHeaders.length; i += 2)
+		n += Buffer.byteLength(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`);
+	return n + 2 + bodyBytes;
+}
+
 // The events of a request body, normalised to {name, channels, data, socket_id}.
 function eventsOf(path, json) {
 	if (!json || typeof json !== 'object')
@@ -73,7 +82,8 @@ function eventsOf(path, json) {
  * Handle:
  *   url, host, port
  *   requests        every request, in arrival order: {n, method, path, query,
- *                   headers, connection (client port), body, json, events,
+ *                   headers, connection (client port), body, rawSize (bytes
+ *                   on the wire, request line and headers included), json, events,
  *                   signatureError, startedAt, answeredAt (performance.now()),
  *                   status, responseBody, action}
  *   plan(rules)     replace the rules (see below); plan([]) = always 200 '{}'
@@ -145,7 +155,9 @@ export async function startFaultServer(options = {}) {
 		const chunks = [];
 		req.on('data', (d) => chunks.push(d));
 		req.on('end', async () => {
-			rec.body = Buffer.concat(chunks).toString('utf8');
+			const raw = Buffer.concat(chunks);
+			rec.body = raw.toString('utf8');
+			rec.rawSize = rawRequestSize(req, raw.length);
 			try {
 				rec.json = JSON.parse(rec.body);
 			} catch {
