@@ -254,13 +254,16 @@ function sockudoAnswer(p, rec) {
 			slow.pending.push(e);
 	}
 	const finish = () => {
-		if (slow?.processing)
+		if (slow?.processing) {
 			p.apply(rec, slow.pending);
+			p.busy--;
+		}
 		claim.response = ok;
 	};
-	if (slow?.processing)
+	if (slow?.processing) {
+		p.busy++;
 		setTimeout(finish, slow.delayMs);
-	else
+	} else
 		finish();
 	return { status: 200, headers: { 'content-type': 'application/json' }, body: ok, delayMs: slow?.delayMs };
 }
@@ -328,6 +331,7 @@ function parsedEvent(e, rec) {
  *                   id, position, request (its request's n), key (the
  *                   request's X-Idempotency-Key)}
  *   keys            Sockudo: idempotency slot → {expiresAt, response?}
+ *   busy            Sockudo: requests still "processing" (slow, below)
  *   violations      what the real server would have mishandled and the
  *                   profile cannot reproduce (Reverb: Expect, no Content-Length)
  *   plan(rules)     the test's rules first (faults.mjs), then the profile
@@ -352,6 +356,7 @@ export async function startProfileServer(name, opts = {}) {
 	p.keys = new Map();
 	p.violations = [];
 	p.window = null;
+	p.busy = 0;
 	p.apply = (rec, events) => {
 		for (const e of events)
 			p.applied.push(parsedEvent(e, rec));
