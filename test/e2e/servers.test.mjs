@@ -256,16 +256,21 @@ for (const name of ['reverb', 'sockudo', 'pusher']) {
 				assert.match(dead[0].response, /smaller than 10240 bytes/);
 			});
 
-			test('a 503 with Retry-After (a load balancer in front): delivery pauses, then resumes', async () => {
+			test('a 503 with Retry-After (a load balancer in front): all delivery pauses, then resumes', async () => {
 				p.reset();
 				const tag = tagOf();
 				p.plan([{ when: (r) => r.body.includes(tag), times: 1, status: 503, headers: { 'retry-after': '2' }, body: 'busy' }]);
-				const sent = await commit(db, events(tag, [`e2e-srv-503-${tag}`], 3));
+				const sent = await commit(db, events(tag, [`e2e-srv-503-a-${tag}`], 3));
+				await p.waitUntil('the 503', () => requestsWith(p, tag).some((r) => r.status === 503), WAIT);
+				// another channel, committed during the pause, waits for it too
+				sent.push(...await commit(db, events(tag, [`e2e-srv-503-b-${tag}`], 1, undefined, 3)));
 				await accountFor(p, db, tag, sent);
 				const reqs = requestsWith(p, tag);
 				assert.equal(reqs[0].status, 503);
-				const gap = reqs[1].startedAt - reqs[0].answeredAt;
-				assert.ok(gap >= 1900, `retried ${Math.round(gap)} ms after a 503 with Retry-After: 2`);
+				for (const r of reqs.slice(1)) {
+					const gap = r.startedAt - reqs[0].answeredAt;
+					assert.ok(gap >= 1900, `request ${r.n} (${r.events.length} events) ${Math.round(gap)} ms after a 503 with Retry-After: 2`);
+				}
 			});
 		}
 
@@ -302,7 +307,7 @@ for (const name of ['reverb', 'sockudo', 'pusher']) {
 				const sent = await commit(db, events(tag, [`e2e-srv-busy-${tag}`], 10));
 				await drained(db);
 				const reqs = requestsWith(p, tag);
-				t.diagnostic(reqs.map((r) => `[${r.events.map((e) => JSON.parse(e.data).i)}] ${r.headers['x-idempotency-key'].slice(0, 8)} → ${r.status ?? 'timed out'}`).join(' '));
+				t.diagnostic(reqs.map((r) => `[${r.events.map((e) => JSON.parse(e.data).i)}] ${(r.headers['x-idempotency-key'] ?? 'no key').slice(0, 8)} → ${r.status ?? 'timed out'}`).join(' '));
 				const keys = new Set(reqs.map((r) => r.headers['x-idempotency-key']));
 				assert.equal(keys.size, 1, 'the retries carried other keys (the batch was repacked)');
 				await accountFor(p, db, tag, sent);
@@ -329,6 +334,7 @@ for (const name of ['reverb', 'sockudo', 'pusher']) {
 			const firstIs = new Set(requestsWith(p, tag)[0].events.map((e) => JSON.parse(e.data).i));
 			const { got } = await accountFor(p, db, tag, sent, { twice: name === 'sockudo' ? new Set() : firstIs });
 			const reqs = requestsWith(p, tag);
+			assert.match(reqs[0].headers['x-idempotency-key'] ?? '', KEY);
 			assert.equal(reqs[1].headers['x-idempotency-key'], reqs[0].headers['x-idempotency-key'],
 				'the redelivery carried another key');
 			t.diagnostic(`${name}: ${got.length} applications of ${sent.length} events; ` +
