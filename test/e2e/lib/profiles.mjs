@@ -13,11 +13,12 @@
 //            by soketi.mjs, listed for the README table: src/server.ts eventLimits maxBatchSize 10,
 //            maxPayloadInKb 100; src/http-handler.ts answers errors with {"error", "code"} and, since
 //            corsMiddleware writes headers before writeStatus, with HTTP 200)
-//   pusher   not open source: pusher.com/docs/channels/server_api/http-api ("The data content ... of
-//            events must be smaller than 10kB", 1 to 100 channels), pusher.com/blog/publish-batches-
-//            of-events-at-scale-with-the-batch-events-api ("up to 10 events per request"),
-//            pusher.com/docs/channels/library_auth_reference/rest-api (auth_timestamp within 600 s).
-//            The exact wording of Pusher's error bodies is not documented; the profile's is its own.
+//   pusher   not open source: pusher.com/docs/channels/library_auth_reference/rest-api (event data
+//            over 10KB: 413; 400 with details in the body; 401; 403 app disabled or over quota),
+//            pusher.com/docs/channels/server_api/http-api (1 to 100 channels per event),
+//            pusher.com/blog/publish-batches-of-events-at-scale-with-the-batch-events-api ("up to 10
+//            events per request").  The auth_timestamp window (600 s here, as faults.mjs) and the
+//            wording of the error bodies are not in those pages; the profile's are its own.
 
 import { startFaultServer, checkSignature } from './faults.mjs';
 import { splitHistory } from './history.mjs';
