@@ -85,7 +85,7 @@ function eventsOf(path, json) {
  *                   headers, connection (client port), body, rawSize (bytes
  *                   on the wire, request line and headers included), json, events,
  *                   signatureError, startedAt, answeredAt (performance.now()),
- *                   status, responseBody, action}
+ *                   status, responseBody, responseHeaders, action}
  *   plan(rules)     replace the rules (see below); plan([]) = always 200 '{}'
  *   delivered()     events of requests answered 2xx, in arrival order,
  *                   each with .data parsed when it is JSON (.raw keeps the string)
@@ -96,10 +96,12 @@ function eventsOf(path, json) {
  *   stop()
  *
  * A rule is {when?(req) → bool, times?: n, fraction?: p, status?, body?,
- * headers?, delayMs?, hang?: true, reset?: true}.  For each request the
- * first rule whose `when` matches, that has times left and wins its
- * fraction draw decides the answer; no rule → 200 '{}'.  `when` sees the
- * request record (events, body, path, ...).
+ * headers?, delayMs?, hang?: true, reset?: true, answer?(req)}.  For each
+ * request the first rule whose `when` matches, that has times left and wins
+ * its fraction draw decides the answer; no rule → 200 '{}'.  `when` sees the
+ * request record (events, body, path, ...).  answer(req) computes the answer
+ * ({status, body, headers, delayMs, hang, reset}) for this request, or
+ * returns null to leave it to the next rule (lib/profiles.mjs's servers).
  */
 export async function startFaultServer(options = {}) {
 	const f = {
@@ -128,8 +130,11 @@ export async function startFaultServer(options = {}) {
 				continue;
 			if (r.fraction !== undefined && Math.random() >= r.fraction)
 				continue;
+			const a = r.answer ? r.answer(rec) : r;
+			if (!a)
+				continue;
 			r.used++;
-			return r;
+			return a === r ? r : { ...r, ...a, index: rules.indexOf(r) };
 		}
 		return null;
 	}
@@ -221,7 +226,8 @@ export async function startFaultServer(options = {}) {
 			}
 			rec.status = status;
 			rec.responseBody = body;
-			rec.action = rule ? `rule ${rules.indexOf(rule)}` : 'default';
+			rec.responseHeaders = headers;
+			rec.action = rule ? `rule ${rule.index ?? rules.indexOf(rule)}` : 'default';
 			res.writeHead(status, headers);
 			res.end(body);
 			rec.answeredAt = performance.now();
