@@ -56,6 +56,8 @@ typedef struct Pass
 {
 	Batcher		batches;		/* slots, and the batches being filled */
 	Request   **open;			/* those batches */
+	Request   **resends;		/* failed requests sent again as they were */
+	int			nresends;
 	int			started;
 	TimestampTz now;
 } Pass;
@@ -116,6 +118,13 @@ may_go(Held *h, TimestampTz now)
 	return true;
 }
 
+/* Is req no batch being filled (started, or a whole request to be started)? */
+static bool
+closed(const Request *req)
+{
+	return req->started || req->open_index < 0;
+}
+
 static void
 join(Request *req, Held *h)
 {
@@ -141,7 +150,7 @@ batch_for(Held *h, Pass *p)
 	if (c->blocked_pass == dispatch.pass)
 		return NULL;
 	if (c->busy)
-		busy = c->busy->started ? BATCH_STARTED : c->busy->open_index;
+		busy = closed(c->busy) ? BATCH_STARTED : c->busy->open_index;
 	if ((b = schedule_batch_for(&p->batches, busy, request_item_size(h))) < 0)
 		return NULL;
 	if (p->open[b] == NULL)		/* a new batch */
@@ -167,7 +176,7 @@ waits_behind(Held *h)
 	if (h->ev->nchannels != 1)
 		return false;
 	c = h->cs[0];
-	return c->blocked_pass == dispatch.pass || (c->busy != NULL && c->busy->started);
+	return c->blocked_pass == dispatch.pass || (c->busy != NULL && closed(c->busy));
 }
 
 /* Starts an event that goes alone (several channels, or split from a batch). */
@@ -183,6 +192,63 @@ dispatch_alone(Held *h, Pass *p)
 	join(req, h);
 	request_start(req);
 	p->started++;
+	return true;
+}
+
+/*
+ * The held events of h's resend group, h (the first) included, in id
+ * order; fewer than h->resend_n if some are no longer held.
+ */
+static int
+resend_group(Held *h, Held **m)
+{
+	int			n = 0;
+
+	for (dlist_node *node = &h->node; n < h->resend_n; node = node->next)
+	{
+		Held	   *o = dlist_container(Held, node, node);
+
+		if (o->resend == h->resend && o->req == NULL)
+			m[n++] = o;
+		if (!dlist_has_next(held_list(), node))
+			break;
+	}
+	return n;
+}
+
+/*
+ * Sends the failed request whose first held event is h again, with the same
+ * events (so the same idempotency key), once every one of them may go.
+ * Until then all their channels wait.  False if the group is no longer
+ * whole: its events are then batched as any other.
+ */
+static bool
+dispatch_resend(Held *h, Pass *p)
+{
+	Held	   *m[PUSHER_MAX_BATCH];
+	int			n = resend_group(h, m);
+	bool		go = p->batches.slots > 0;
+	Request    *req;
+
+	if (n != h->resend_n || n > PUSHER_MAX_BATCH)
+	{
+		for (int i = 0; i < n; i++)
+			m[i]->resend = 0;
+		return false;
+	}
+	for (int i = 0; i < n && go; i++)
+		go = may_go(m[i], p->now);
+	if (!go)
+	{
+		for (int i = 0; i < n; i++)
+			block_channels(m[i]);
+		return true;
+	}
+	(void) schedule_take_slot(&p->batches);
+	req = request_new(n == 1 || h->alone);
+	for (int i = 0; i < n; i++)
+		join(req, m[i]);
+	p->resends[p->nresends++] = req;	/* started after the walk */
 	return true;
 }
 
@@ -216,6 +282,8 @@ walk(Pass *p)
 			continue;
 		if (++scanned > LOOKAHEAD)
 			break;
+		if (h->resend != 0 && dispatch_resend(h, p))
+			continue;
 		if (h->alone || h->ev->nchannels != 1)
 		{
 			if (!dispatch_alone(h, p))
@@ -255,15 +323,19 @@ delivery_dispatch(void)
 	dispatch.retry_at = 0;
 	dispatch.pass++;
 	p.open = palloc0(sizeof(Request *) * slots);
+	p.resends = palloc0(sizeof(Request *) * slots);
 	fill = palloc(sizeof(int) * slots);
 	bytes = palloc(sizeof(size_t) * slots);
 	schedule_batcher_init(&p.batches, slots, rtpush_batch_size, fill);
 	request_batch_head(&head, host, sizeof(host));
 	schedule_batcher_bytes(&p.batches, rtpush_max_request_bytes, &head, bytes);
 	walk(&p);
+	for (int i = 0; i < p.nresends; i++)
+		request_start(p.resends[i]);
 	for (int i = 0; i < p.batches.nopen; i++)
 		request_start(p.open[i]);
-	p.started += p.batches.nopen;
+	p.started += p.nresends + p.batches.nopen;
+	pfree(p.resends);
 	pfree(p.open);
 	pfree(fill);
 	pfree(bytes);

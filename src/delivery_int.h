@@ -26,6 +26,8 @@ typedef struct Held
 	bool		alone;			/* send in a request of its own */
 	size_t		item_size;		/* bytes in a batch_events body; 0: not known */
 	uint64		size_gen;		/* settings generation item_size is of */
+	uint64		resend;			/* its failed request, to be resent as it was; 0: none */
+	int			resend_n;		/* events of that request still held */
 } Held;
 
 struct Request

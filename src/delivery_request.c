@@ -34,6 +34,7 @@ typedef struct RequestState
 	int			inflight;		/* requests started, not yet answered */
 	Pause		pause;			/* endpoint down or rate-limiting us */
 	uint64		size_gen;		/* bumped by a reload: held item sizes are stale */
+	uint64		resend_gen;		/* the last resend group given out */
 } RequestState;
 
 static RequestState requests = {.size_gen = 1};
@@ -260,12 +261,40 @@ dead(Held *h, int status, const char *response, const char *reason)
 	held_forget(h);
 }
 
+/* Gives up on h, dead-lettered; true if it was (too old, or out of attempts). */
+static bool
+give_up(Held *h, const HttpResult *r, const char *why, TimestampTz now)
+{
+	OutboxEvent *ev = h->ev;
+	bool		too_old = (now - ev->queued_at) / USECS_PER_SEC >= rtpush_max_age;
+	char		reason[512];
+
+	if (ev->attempts < rtpush_max_attempts && !too_old)
+		return false;
+	snprintf(reason, sizeof(reason), "%s after %d attempts: %s",
+			 too_old ? "expired" : "gave up", ev->attempts, why);
+	dead(h, (int) r->status, r->body, reason);
+	return true;
+}
+
+/*
+ * The events of a failed request are retried together, as the same
+ * request: one backoff for all (from the most attempts among them, one
+ * jitter), and a resend group that the dispatch pass sends as it was, so
+ * that the retry carries the same idempotency key as the first try and a
+ * server that applied the first try (or is still applying it) applies it
+ * once.
+ */
 static void
 retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
 {
 	ChannelState *failed[PUSHER_MAX_CHANNELS];
+	Held	   *kept[PUSHER_MAX_BATCH];
 	int			nfailed = 0;
+	int			nkept = 0;
+	int			attempts = 0;
 	Backoff		b = backoff_settings();
+	TimestampTz not_before;
 
 	/* the channels it failed on (a multi-channel event goes alone) */
 	for (int i = 0; i < req->n; i++)
@@ -274,29 +303,28 @@ retry_later(Request *req, const HttpResult *r, const char *why, TimestampTz now)
 	for (int i = 0; i < req->n; i++)
 	{
 		Held	   *h = req->items[i];
-		OutboxEvent *ev = h->ev;
-		bool		too_old = (now - ev->queued_at) / USECS_PER_SEC >= rtpush_max_age;
-		long		ms;
 
 		if (!r->unreachable)
-			ev->attempts++;		/* nothing reached the endpoint: not an attempt */
+			h->ev->attempts++;	/* nothing reached the endpoint: not an attempt */
 		h->req = NULL;
 		/* the endpoint refused it (not down, not rate-limiting everyone) */
 		if (!r->unreachable && !pusher_pauses_everyone(r->status, r->retry_after != NULL))
 			held_set_failing(h, true);
-		if (ev->attempts >= rtpush_max_attempts || too_old)
-		{
-			char		reason[512];
-
-			snprintf(reason, sizeof(reason), "%s after %d attempts: %s",
-					 too_old ? "expired" : "gave up", ev->attempts, why);
-			dead(h, (int) r->status, r->body, reason);
+		if (give_up(h, r, why, now))
 			continue;
-		}
-		ms = schedule_backoff_ms(&b, ev->attempts, pg_prng_double(&pg_global_prng_state),
-								 r->retry_after);
-		ev->not_before = TimestampTzPlusMilliseconds(now, ms);
-		outcome_add(false, ev, (int) r->status, NULL, why);
+		attempts = Max(attempts, h->ev->attempts);
+		kept[nkept++] = h;
+	}
+	not_before = TimestampTzPlusMilliseconds(now, schedule_backoff_ms(&b, attempts,
+																	  pg_prng_double(&pg_global_prng_state),
+																	  r->retry_after));
+	requests.resend_gen++;
+	for (int i = 0; i < nkept; i++)
+	{
+		kept[i]->ev->not_before = not_before;
+		kept[i]->resend = requests.resend_gen;
+		kept[i]->resend_n = nkept;
+		outcome_add(false, kept[i]->ev, (int) r->status, NULL, why);
 		rtpush_status_count(COUNT_RETRIED);
 	}
 	held_park_failed(failed, nfailed);
@@ -311,6 +339,7 @@ rejected(Request *req, const HttpResult *r, long status, const char *why)
 		for (int i = 0; i < req->n; i++)
 		{
 			req->items[i]->alone = true;
+			req->items[i]->resend = 0;
 			req->items[i]->req = NULL;
 		}
 		return;

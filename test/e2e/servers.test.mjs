@@ -300,9 +300,10 @@ for (const name of ['reverb', 'sockudo', 'pusher']) {
 			test('a retry while the first try is still processing: 503 backpressure, Retry-After 1, applied once', async (t) => {
 				p.reset();
 				const tag = tagOf();
-				// slower than rtpush.request_timeout (3 s): the worker retries, with the
-				// same key only if it sends the same batch again (each event of a failed
-				// request gets its own jittered backoff, so it may be repacked)
+				// slower than rtpush.request_timeout (3 s): the worker retries, and
+				// resends the failed batch as it was, so with the same key (before the
+				// events of a failed request got their own jittered backoffs each, and
+				// the batch was often repacked under other keys: applied twice)
 				p.slow({ when: (r) => r.body.includes(tag), times: 1, delayMs: 5000, processing: true });
 				const sent = await commit(db, events(tag, [`e2e-srv-busy-${tag}`], 10));
 				await drained(db);
