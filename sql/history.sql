@@ -143,9 +143,17 @@ SELECT jsonb_array_length(rtpush.history('7', 'private-user.7')->'events') AS n;
 SELECT count(*) FROM rtpush.history;
 SELECT count(*) FROM rtpush.history_00;
 SELECT count(*) FROM rtpush.history_events;
+-- the last position: refused until granted, then read as the owner
+SELECT rtpush.history_last_position() > 0 AS positioned;
+RESET ROLE;
+SELECT max(position) AS last FROM rtpush.history_events \gset
+GRANT EXECUTE ON FUNCTION rtpush.history_last_position() TO history_app;
+SET ROLE history_app;
+SELECT rtpush.history_last_position() = :last AS last_position;
 RESET ROLE;
 REVOKE ALL ON SCHEMA rtpush FROM history_app;
 REVOKE ALL ON FUNCTION rtpush.history(text, text, text, integer) FROM history_app;
+REVOKE ALL ON FUNCTION rtpush.history_last_position() FROM history_app;
 DROP ROLE history_app;
 
 -- clean up
