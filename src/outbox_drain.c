@@ -228,10 +228,12 @@ snapshot_xmin(const char *snap)
 /*
  * Fetches up to max newly visible events into events[], in (xid, id)
  * order: per writing session that is the order written, since a session's
- * later transaction has a later xid.  Paging by (xid, id) from the lower
- * snapshot's xmin reads only rows that can be new: rows already read (held
- * by the worker, not yet deleted) and the dead rows of delivered events lie
- * below it, whatever the backlog.  *more is set when the window may hold
+ * later transaction has a later xid.  Paging starts at the lower
+ * snapshot's xmin; rtpush.fetch_window (rtpush--0.3--0.4.sql, 20.1) probes
+ * that snapshot's in-progress xids and starts its range at its xmax, so
+ * rows already read (held by the worker, not yet deleted) and the dead rows
+ * of delivered events are not walked, whatever the backlog and however old
+ * the oldest open transaction.  *more is set when the window may hold
  * further rows.
  */
 int
