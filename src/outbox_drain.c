@@ -230,7 +230,8 @@ snapshot_xmin(const char *snap)
  * order: per writing session that is the order written, since a session's
  * later transaction has a later xid.  Paging starts at the lower
  * snapshot's xmin; rtpush.fetch_window (rtpush--0.3--0.4.sql, 20.1) probes
- * that snapshot's in-progress xids and starts its range at its xmax, so
+ * that snapshot's in-progress xids, each by its own key range since 0.7
+ * (rtpush--0.6--0.7.sql, 20.2), and starts its range at its xmax, so
  * rows already read (held by the worker, not yet deleted) and the dead rows
  * of delivered events are not walked, whatever the backlog and however old
  * the oldest open transaction.  *more is set when the window may hold
