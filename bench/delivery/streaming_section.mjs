@@ -36,3 +36,34 @@ export function streamingSection(st, out, summary, { f0, f1, f2, met }) {
 	summary.push(['Streaming: worker CPU per event, streaming vs draining a backlog', '≤ 1.5×',
 		`${f2(st.cpu_ratio.median)}× (${f1(st.cpu_us_stream.median)} vs ${f1(st.cpu_us_drain.median)} µs)`, met(cpuOk)]);
 }
+
+// The "With a session idle in transaction" part, from bench/delivery/idle_xid.mjs's JSON (benchmark 8).
+export function idleXidSection(ix, out, summary, { f0, f1, f2, met }) {
+	if (!ix)
+		return;
+	const segs = (r) => r.cpu_segments.map((c) => f1(c.cpu_us_per_event)).join(' / ');
+	const lats = (r, k) => r.latency_segments.map((l) => f2(l[k])).join(' / ');
+	out('### With a session idle in transaction for the whole run', '',
+		`pgbench, ${ix.clients} clients throttled to ${f0(ix.rate)} commits/s, single-row INSERTs into messages on ${ix.channels} conversations`,
+		`until ${f0(ix.events)} rows are written; ${ix.configuration}. **idle**: before the run a session BEGINs, INSERTs a`,
+		'row (an xid and an event of its own, queued before all others) and stays idle in that transaction until the run is over,',
+		'so VACUUM removes none of the outbox rows deleted meanwhile; then it COMMITs. **clean**: the same without it. Figures per',
+		`${f0(ix.segment)} events delivered, in order: worker CPU per event; latency from COMMIT (track_commit_timestamp) to the sink's`,
+		'receive of one conversation\'s events committed in that stretch.', '',
+		'| round / variant | pgbench TPS | worker CPU µs/event by stretch | p50 ms by stretch | p99 ms by stretch | lost | outbox after | its own event |',
+		'|---|---:|---|---|---|---:|---:|---|');
+	for (let i = 0; i < ix.rounds; i++)
+		for (const v of ['clean', 'idle']) {
+			const r = ix.runs[v][i];
+			out(`| ${i + 1} ${v} | ${f0(r.tps)} | ${segs(r)} | ${lats(r, 'p50_ms')} | ${lats(r, 'p99_ms')} | ${f0(r.lost)} | `
+				+ `${f1(r.outbox_bytes_after / 1048576)} MB | ${v === 'idle' ? (r.idle_event_delivered ? 'delivered after COMMIT' : '**not delivered**') : ''} |`);
+		}
+	const ok = ix.cpu_ratio_last.median <= 1.5 && ix.p50_ratio_last.median <= 1.5 && ix.p99_ratio_last.median <= 1.5
+		&& ix.runs.idle.every((r) => r.idle_event_delivered && r.lost === 0);
+	out('',
+		`Idle / clean in the last stretch (after ${f0(ix.events)} events with the transaction open): worker CPU per event`,
+		`${f2(ix.cpu_ratio_last.median)}×, latency p50 ${f2(ix.p50_ratio_last.median)}×, p99 ${f2(ix.p99_ratio_last.median)}×; over the whole run CPU`,
+		`${f2(ix.cpu_ratio.median)}×.`, '');
+	summary.push([`Idle transaction open for ${f0(ix.events)} events: worker CPU and latency vs without`, '≤ 1.5×',
+		`CPU ${f2(ix.cpu_ratio_last.median)}×, p50 ${f2(ix.p50_ratio_last.median)}×, p99 ${f2(ix.p99_ratio_last.median)}× (last stretch)`, met(ok)]);
+}
