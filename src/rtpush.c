@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * rtpush.c
  *	  Module entry point: defines the settings, reserves shared memory and
- *	  registers the delivery worker.  rtpush must be preloaded.
+ *	  registers the launcher, which starts the delivery workers.  rtpush
+ *	  must be preloaded.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -10,10 +11,10 @@
 #include "miscadmin.h"
 
 #include "dbguard.h"
+#include "launcher.h"
 #include "redact.h"
 #include "settings.h"
 #include "status.h"
-#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -35,5 +36,5 @@ _PG_init(void)
 
 	if (IsBinaryUpgrade)
 		return;
-	rtpush_register_worker();
+	rtpush_register_launcher();
 }

@@ -1,7 +1,14 @@
 /*-------------------------------------------------------------------------
  * worker.c
- *	  The delivery background worker: registration, signals, the main loop
- *	  and its short transactions.
+ *	  A delivery background worker, one per database (started by the
+ *	  launcher, launcher.c): its start, signals, the main loop and its
+ *	  short transactions.
+ *
+ * It takes the slot the launcher gave it in shared memory, connects to its
+ * database by oid and looks for the rtpush extension: without it, it says
+ * so in its slot and exits (code 0), and the launcher starts it again
+ * after a CREATE EXTENSION.  After a DROP EXTENSION it waits for the
+ * extension for EXTENSION_WAIT_MS, then leaves the same way.
  *
  * Each turn of the loop: write the outcomes of finished requests and fetch
  * newly committed events (one short transaction, no snapshot or lock kept
@@ -16,6 +23,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -31,7 +39,6 @@
 #include "utils/timestamp.h"
 
 #include "clock.h"
-#include "dbguard.h"
 #include "delivery.h"
 #include "delivery_health.h"
 #include "history_store.h"
@@ -40,11 +47,11 @@
 #include "schedule.h"
 #include "settings.h"
 #include "status.h"
-#include "worker.h"
 
 PGDLLEXPORT void rtpush_worker_main(Datum arg);
 
 #define ERROR_PAUSE_MS 1000
+#define EXTENSION_WAIT_MS 60000 /* after DROP EXTENSION, then the worker leaves */
 
 static volatile sig_atomic_t got_sigterm = false;
 static Oid	extension_oid = InvalidOid;
@@ -54,7 +61,11 @@ static bool held_in_xact = false;	/* this transaction gave events to the held se
 static bool wake_pending = true;
 static bool recheck_extension = true;	/* look it up in the next transaction */
 static const char *reported_state = NULL; /* its name; NULL: report again */
-static bool connecting = false;	/* in BackgroundWorkerInitializeConnection */
+static SlotExit exit_how = SLOT_EXIT_ERROR; /* what the launcher is told */
+static uint64 generation_before_xact = 0;	/* CREATE EXTENSIONs counted then */
+static uint64 no_extension_generation = 0;	/* as of the last check that found none */
+static TimestampTz extension_lost_at = 0;	/* since when it is gone, or 0 */
+static char database_name[NAMEDATALEN];
 static TimestampTz error_until = 0; /* no transaction before, after an error */
 static Coalescer coalescer;	/* when a commit's fetch waits (schedule.h) */
 
@@ -70,22 +81,6 @@ typedef struct RepeatedError
 
 static RepeatedError last_error;
 
-void
-rtpush_register_worker(void)
-{
-	BackgroundWorker w;
-
-	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	w.bgw_restart_time = 1;
-	snprintf(w.bgw_library_name, BGW_MAXLEN, "rtpush");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "rtpush_worker_main");
-	snprintf(w.bgw_name, BGW_MAXLEN, "rtpush delivery worker");
-	snprintf(w.bgw_type, BGW_MAXLEN, "rtpush delivery worker");
-	RegisterBackgroundWorker(&w);
-}
-
 static void
 handle_sigterm(SIGNAL_ARGS)
 {
@@ -100,14 +95,7 @@ static void
 worker_exit(int code, Datum arg)
 {
 	http_cleanup();
-	rtpush_status_worker_exited(connecting);
-}
-
-static void
-announce(void)
-{
-	rtpush_status_worker_started();
-	on_shmem_exit(worker_exit, (Datum) 0);
+	rtpush_status_worker_exited(exit_how, no_extension_generation);
 }
 
 /* ---- the short transaction ---- */
@@ -215,7 +203,14 @@ extension_ready(void)
 		extension_oid = oid;
 	}
 	if (!OidIsValid(oid))
+	{
 		fetch_more = false;		/* nothing to read until CREATE EXTENSION */
+		no_extension_generation = generation_before_xact;
+		if (extension_lost_at == 0)
+			extension_lost_at = GetCurrentTimestamp();
+	}
+	else
+		extension_lost_at = 0;
 	return OidIsValid(oid);
 }
 
@@ -297,6 +292,7 @@ run_transaction(bool fetch)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	held_in_xact = false;
+	generation_before_xact = rtpush_status_extension_generation();
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
@@ -521,7 +517,7 @@ static void
 drain_on_exit(MemoryContext turn)
 {
 	TimestampTz stop_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													  rtpush_status_db_dropped() ? 500 : 2000);
+													  rtpush_status_stepping_aside() ? 500 : 2000);
 
 	rtpush_status_set_state(WORKER_STOPPING, NULL);
 	while (http_active() > 0 && GetCurrentTimestamp() < stop_at)
@@ -533,25 +529,69 @@ drain_on_exit(MemoryContext turn)
 		(void) run_transaction(false);
 }
 
+/* gone since DROP EXTENSION for EXTENSION_WAIT_MS: leave the slot */
+static bool
+extension_gone_long(void)
+{
+	return !OidIsValid(extension_oid) && extension_lost_at != 0 &&
+		GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(extension_lost_at, EXTENSION_WAIT_MS);
+}
+
+/*
+ * At start, connected: is rtpush there?  Also reads the database's name.
+ * The CREATE EXTENSION count is read before the look: one that commits
+ * after it makes the launcher start a worker again.
+ */
+static bool
+extension_at_start(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			oid;
+	char	   *name;
+
+	no_extension_generation = rtpush_status_extension_generation();
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	oid = outbox_extension_oid();
+	name = get_database_name(MyDatabaseId);
+	strlcpy(database_name, name ? name : "", sizeof(database_name));
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	return OidIsValid(oid);
+}
+
+/* takes its slot and connects; false: no rtpush in the database */
+static bool
+worker_start(Datum arg)
+{
+	Oid			dboid = DatumGetObjectId(arg);
+	int			slot;
+
+	memcpy(&slot, MyBgworkerEntry->bgw_extra, sizeof(slot));
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, handle_sigterm);
+	BackgroundWorkerUnblockSignals();
+	/* not its slot any more, or its database is being dropped or renamed */
+	if (!rtpush_status_attach(slot, dboid))
+		proc_exit(0);
+	on_shmem_exit(worker_exit, (Datum) 0);
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	rtpush_status_worker_connected();
+	pgstat_report_appname("rtpush delivery worker");
+	return extension_at_start();
+}
+
 void
 rtpush_worker_main(Datum arg)
 {
 	MemoryContext turn;
 	bool		woken = true;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, handle_sigterm);
-	BackgroundWorkerUnblockSignals();
-	announce();
-	rtpush_dbguard_wait(&got_sigterm);
-	if (!got_sigterm && rtpush_status_connect_failed())
-		rtpush_dbguard_wait_connectable(&got_sigterm);
-	if (got_sigterm)
-		proc_exit(1);
-	connecting = true;
-	BackgroundWorkerInitializeConnection(rtpush_database_name, NULL, 0);
-	rtpush_status_worker_connected();
-	pgstat_report_appname("rtpush delivery worker");
+	if (!worker_start(arg))
+	{
+		exit_how = SLOT_EXIT_NO_EXTENSION;
+		proc_exit(0);
+	}
 	outbox_plan_settings();
 	http_init();
 	delivery_init();
@@ -562,10 +602,11 @@ rtpush_worker_main(Datum arg)
 
 	ereport(LOG,
 			(errmsg("rtpush delivery worker started in database \"%s\"",
-					rtpush_database_name)));
-	while (!got_sigterm)
+					database_name)));
+	while (!got_sigterm && !extension_gone_long())
 		guarded_turn(turn, &woken);
 	drain_on_exit(turn);
-	/* exit code 1: the postmaster starts the worker again unless shutting down */
-	proc_exit(1);
+	/* the launcher starts it again, or after a CREATE EXTENSION */
+	exit_how = got_sigterm ? SLOT_EXIT_STOPPED : SLOT_EXIT_NO_EXTENSION;
+	proc_exit(0);
 }

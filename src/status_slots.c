@@ -1,0 +1,211 @@
+/*-------------------------------------------------------------------------
+ * status_slots.c
+ *	  The launcher's and the DROP/RENAME DATABASE guard's side of rtpush's
+ *	  shared memory (its layout: status_int.h): which database owns which
+ *	  slot, how a slot's last worker left, the databases stepped aside
+ *	  while they are dropped or renamed, and the generation of CREATE
+ *	  EXTENSION commits that tells the launcher to look again at databases
+ *	  that had no rtpush.  A delivery worker's side is status.c.
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "storage/spin.h"
+
+#include "status_int.h"
+
+#define shared rtpush_shared
+
+/* ---- the launcher ---- */
+
+void
+rtpush_status_launcher_started(void)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->launcher_pid = MyProcPid;
+	shared->launcher_latch = MyLatch;
+	SpinLockRelease(&shared->mutex);
+}
+
+static void
+wake_launcher(void)
+{
+	Latch	   *latch;
+
+	SpinLockAcquire(&shared->mutex);
+	latch = shared->launcher_latch;
+	SpinLockRelease(&shared->mutex);
+	if (latch)
+		SetLatch(latch);
+}
+
+/* (the launcher calls it before each start of a worker in it) */
+int
+rtpush_status_claim_slot(Oid dboid)
+{
+	int			found = -1;
+	int			free_slot = -1;
+
+	SpinLockAcquire(&shared->mutex);
+	for (int s = 0; s < shared->nslots && found < 0; s++)
+	{
+		if (shared->slots[s].dboid == dboid)
+			found = s;
+		else if (free_slot < 0 && !OidIsValid(shared->slots[s].dboid))
+			free_slot = s;
+	}
+	if (found < 0 && free_slot >= 0)
+		shared->slots[free_slot].dboid = dboid;
+	SpinLockRelease(&shared->mutex);
+	if (found < 0 && free_slot >= 0)
+		rtpush_slot_reset(&shared->slots[(found = free_slot)]);
+	if (found >= 0)
+	{
+		/* a worker that never reaches its slot counts as an error */
+		SpinLockAcquire(&shared->slots[found].mutex);
+		shared->slots[found].exit_kind = SLOT_EXIT_ERROR;
+		SpinLockRelease(&shared->slots[found].mutex);
+	}
+	return found;
+}
+
+void
+rtpush_status_release_slot(int slot)
+{
+	SpinLockAcquire(&shared->mutex);
+	Assert(shared->slots[slot].worker_pid == 0);
+	shared->slots[slot].dboid = InvalidOid;
+	SpinLockRelease(&shared->mutex);
+}
+
+SlotExit
+rtpush_status_slot_exit(int slot, uint64 *generation)
+{
+	RtpushSlot *s = &shared->slots[slot];
+	SlotExit	how;
+
+	SpinLockAcquire(&s->mutex);
+	how = s->exit_kind;
+	*generation = s->probe_generation;
+	SpinLockRelease(&s->mutex);
+	return how;
+}
+
+void
+rtpush_status_set_slot_state(int slot, WorkerState state, const char *note)
+{
+	RtpushSlot *s = &shared->slots[slot];
+
+	SpinLockAcquire(&s->mutex);
+	s->state = state;
+	strlcpy(s->state_note, note ? note : "", sizeof(s->state_note));
+	SpinLockRelease(&s->mutex);
+}
+
+void
+rtpush_status_set_slots_short(bool short_of_slots)
+{
+	SpinLockAcquire(&shared->mutex);
+	shared->slots_short = short_of_slots;
+	SpinLockRelease(&shared->mutex);
+}
+
+/* ---- CREATE EXTENSION ---- */
+
+uint64
+rtpush_status_extension_generation(void)
+{
+	return pg_atomic_read_u64(&shared->extension_generation);
+}
+
+/* after the commit: the launcher's next look sees the new extension */
+void
+rtpush_status_extension_created(void)
+{
+	pg_atomic_fetch_add_u64(&shared->extension_generation, 1);
+	wake_launcher();
+}
+
+/* ---- DROP DATABASE, ALTER DATABASE ... RENAME ---- */
+
+static int
+aside_index_locked(Oid dboid)
+{
+	for (int i = 0; i < RTPUSH_MAX_ASIDE; i++)
+		if (shared->aside[i] == dboid)
+			return i;
+	return -1;
+}
+
+bool
+rtpush_status_is_aside(Oid dboid)
+{
+	bool		aside;
+
+	SpinLockAcquire(&shared->mutex);
+	aside = aside_index_locked(dboid) >= 0;
+	SpinLockRelease(&shared->mutex);
+	return aside;
+}
+
+void
+rtpush_status_aside_list(Oid list[RTPUSH_MAX_ASIDE])
+{
+	SpinLockAcquire(&shared->mutex);
+	memcpy(list, shared->aside, sizeof(shared->aside));
+	SpinLockRelease(&shared->mutex);
+}
+
+pid_t
+rtpush_status_worker_of(Oid dboid)
+{
+	pid_t		pid = 0;
+
+	SpinLockAcquire(&shared->mutex);
+	for (int s = 0; s < shared->nslots; s++)
+		if (shared->slots[s].dboid == dboid)
+			pid = shared->slots[s].worker_pid;
+	SpinLockRelease(&shared->mutex);
+	return pid;
+}
+
+bool
+rtpush_status_step_aside(Oid dboid, pid_t *pid)
+{
+	int			i;
+
+	*pid = 0;
+	SpinLockAcquire(&shared->mutex);
+	i = aside_index_locked(dboid);
+	if (i < 0)
+		i = aside_index_locked(InvalidOid);
+	if (i >= 0)
+	{
+		shared->aside[i] = dboid;
+		shared->aside_by[i] = MyProcPid;
+		for (int s = 0; s < shared->nslots; s++)
+			if (shared->slots[s].dboid == dboid)
+				*pid = shared->slots[s].worker_pid;
+	}
+	SpinLockRelease(&shared->mutex);
+	return i >= 0;
+}
+
+/* clears this backend's entry for dboid; the launcher may start it again */
+void
+rtpush_status_step_back(Oid dboid)
+{
+	SpinLockAcquire(&shared->mutex);
+	for (int i = 0; i < RTPUSH_MAX_ASIDE; i++)
+	{
+		if (shared->aside[i] == dboid && shared->aside_by[i] == MyProcPid)
+		{
+			shared->aside[i] = InvalidOid;
+			shared->aside_by[i] = 0;
+		}
+	}
+	SpinLockRelease(&shared->mutex);
+	wake_launcher();
+}
