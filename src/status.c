@@ -415,6 +415,8 @@ shown_slot(RtpushSlot *copy)
 	slot = OidIsValid(dboid) ? slot_of_locked(dboid) : NULL;
 	copy->state = dboid != MyDatabaseId ? WORKER_WAITING_FOR_DATABASE :
 		shared->slots_short ? WORKER_WAITING_FOR_WORKER : WORKER_NOT_STARTED;
+	if (copy->state == WORKER_WAITING_FOR_WORKER)
+		strlcpy(copy->state_note, "rtpush.max_databases", sizeof(copy->state_note));
 	if (slot)
 		copy->worker_pid = slot->worker_pid;
 	SpinLockRelease(&shared->mutex);

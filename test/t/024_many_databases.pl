@@ -1,0 +1,226 @@
+# 024_many_databases.pl: the launcher and one delivery worker per database
+# (issue 19, part 1), with rtpush.database_name = '' (every database).
+# - Three databases with rtpush each get a worker of their own; events from
+#   each are delivered (channels named after the database: one app for
+#   all), in order per channel, nothing lost; each database's rtpush.status
+#   shows its own worker.  A database without rtpush and the templates get
+#   none.
+# - CREATE EXTENSION rtpush in a new database: its events are delivered
+#   within ~2 s.
+# - While another database is busy delivering a backlog: DROP EXTENSION,
+#   DROP DATABASE (well under the 5 s DROP DATABASE waits for sessions),
+#   ALTER DATABASE ... RENAME and ALLOW_CONNECTIONS false complete at once,
+#   the worker of a renamed or re-allowed database comes back, and the busy
+#   database loses nothing.
+# - The log has no FATAL and no crash: no restart loop.
+# - More databases than rtpush.max_databases, or than max_worker_processes
+#   allows: a WARNING naming the database and what to raise, and the state
+#   waiting_for_worker in the database left out.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::RealBin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use RtpushTest;
+use Test::More;
+use Time::HiRes qw(time usleep);
+
+my $sink = start_sink();
+my $node = rtpush_node('many', sink => $sink, conf => "rtpush.database_name = ''\n");
+
+# rtpush and ticks whose events go to channel <db>-<ch> (app: load-<ch>,
+# from rtpush_node, for start_load and account)
+sub setup_db
+{
+	my ($n, $db) = @_;
+	return if $db eq 'app';
+	$n->safe_psql($db, qq{CREATE EXTENSION IF NOT EXISTS rtpush;
+CREATE TABLE IF NOT EXISTS ticks (seq bigint PRIMARY KEY, ch int NOT NULL,
+                                  at timestamptz NOT NULL DEFAULT clock_timestamp());
+SELECT rtpush.attach('ticks', 'tick', ARRAY['$db-{ch}'], operations => '{INSERT}');});
+}
+
+sub channel_prefix { $_[0] eq 'app' ? 'load' : $_[0] =~ s/r$//r }
+
+sub workers
+{
+	my ($n) = @_;
+	return $n->safe_psql('postgres',
+		q{SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_stat_activity
+		  WHERE backend_type = 'rtpush delivery worker'});
+}
+
+sub wait_workers
+{
+	my ($n, $want, $what) = @_;
+	ok($n->poll_query_until('postgres',
+			q{SELECT coalesce(string_agg(datname, ',' ORDER BY datname), '') FROM pg_stat_activity
+			  WHERE backend_type = 'rtpush delivery worker' AND application_name = 'rtpush delivery worker'},
+			$want),
+		"$what: workers in $want") or diag('workers: ' . workers($n));
+}
+
+# every seq in [from, to) of $db's ticks reached the sink, on $db's channels, in order
+sub delivered_from
+{
+	my ($db, $from, $to, $timeout) = @_;
+	my %committed = map { $_ => 1 }
+	  split /\n/, $node->safe_psql($db, "SELECT seq FROM ticks WHERE seq >= $from AND seq < $to");
+	my $deadline = time + ($timeout // 60);
+	my @lost;
+	while (1)
+	{
+		my $c = $sink->counts;
+		@lost = grep { !$c->{$_} } keys %committed;
+		last if !@lost || time > $deadline;
+		usleep(100_000);
+	}
+	cmp_ok(scalar(keys %committed), '>', 0, "$db: events committed in [$from, $to)");
+	is(scalar(@lost), 0, "$db: all " . scalar(keys %committed) . ' delivered, none lost')
+	  or diag("lost: @{[ (sort { $a <=> $b } @lost)[0 .. ($#lost > 9 ? 9 : $#lost)] ]}");
+	my @wrong = grep { $_->[0] && $_->[0] >= $from && $_->[0] < $to && $_->[1] !~ /^\Q@{[channel_prefix($db)]}\E-/ }
+	  @{ $sink->events };
+	is(scalar(@wrong), 0, "$db: each on a channel of $db");
+	ok(RtpushTest::order_ok($sink, $from, $to), "$db: in order per channel");
+}
+
+sub bounded
+{
+	my ($db, $sql, $limit) = @_;
+	my ($out, $err, $timed_out);
+	my $t0 = time;
+	my $ret = $node->psql($db, $sql, stdout => \$out, stderr => \$err,
+		timeout => 60, timed_out => \$timed_out);
+	my $took = time - $t0;
+	ok(!$timed_out && $ret == 0 && $took < $limit,
+		sprintf('%s: completes in %.2f s (limit %d s)', $sql, $took, $limit))
+	  or diag("ret $ret, stderr: $err");
+}
+
+# ---- three databases, a worker each
+$node->safe_psql('postgres', "CREATE DATABASE $_") for qw(db1 db2);
+setup_db($node, $_) for qw(app db1 db2);
+wait_workers($node, 'app,db1,db2', 'three databases with rtpush');
+sleep 2;
+is(workers($node), 'app,db1,db2', 'no worker for postgres (no rtpush) or the templates');
+my $launchers = $node->safe_psql('postgres',
+	q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'rtpush launcher' AND datname IS NULL});
+is($launchers, '1', 'one launcher, connected to no database');
+
+my %base = (app => 100_000, db1 => 200_000, db2 => 300_000, db3 => 400_000);
+for my $db (qw(app db1 db2))
+{
+	$node->safe_psql($db,
+		"INSERT INTO ticks (seq, ch) SELECT $base{$db} + g, g % 4 FROM generate_series(1, 300) g");
+}
+delivered_from($_, $base{$_}, $base{$_} + 1000) for qw(app db1 db2);
+for my $db (qw(app db1 db2))
+{
+	my $pid = $node->safe_psql('postgres',
+		qq{SELECT pid FROM pg_stat_activity WHERE backend_type = 'rtpush delivery worker' AND datname = '$db'});
+	ok($node->poll_query_until($db, 'SELECT delivered = 300 FROM rtpush.status'),
+		"$db: rtpush.status counts its own 300 events");
+	is($node->safe_psql($db, 'SELECT pid FROM rtpush.status'), $pid, "$db: rtpush.status shows its own worker ($pid)");
+}
+
+# ---- CREATE EXTENSION in a new database: delivery within ~2 s
+$node->safe_psql('postgres', 'CREATE DATABASE db3');
+sleep 2;    # the launcher has looked at it and found no rtpush
+is(workers($node), 'app,db1,db2', 'db3 without rtpush: no worker');
+my $t0 = time;
+setup_db($node, 'db3');
+$node->safe_psql('db3', "INSERT INTO ticks (seq, ch) VALUES ($base{db3} + 1, 0)");
+my $took;
+while (time < $t0 + 30)
+{
+	last if $sink->counts->{ $base{db3} + 1 };
+	usleep(20_000);
+}
+$took = time - $t0;
+ok($sink->counts->{ $base{db3} + 1 }, sprintf('db3: delivered %.2f s after CREATE EXTENSION', $took));
+cmp_ok($took, '<', 3, 'db3: delivery starts within ~2 s of CREATE EXTENSION');
+
+# ---- DDL in other databases while app is busy
+$sink->plan([ { delayMs => 100 } ]);
+my $load = start_load($node, rate => 300, seconds => 12, conns => 4, first_seq => 1);
+ok($node->poll_query_until('app', q{SELECT in_flight > 0 FROM rtpush.status}), 'app is busy');
+my $log_from = -s $node->logfile;
+
+bounded('db1', 'DROP EXTENSION rtpush CASCADE', 5);
+$node->safe_psql('db2', "INSERT INTO ticks (seq, ch) SELECT $base{db2} + g, 0 FROM generate_series(1001, 1200) g");
+bounded('postgres', 'DROP DATABASE db2', 3);
+bounded('postgres', 'ALTER DATABASE db3 RENAME TO db3r', 3);
+wait_workers($node, 'app,db1,db3r', 'after the RENAME');
+bounded('postgres', 'ALTER DATABASE db3r ALLOW_CONNECTIONS false', 3);
+wait_workers($node, 'app,db1', 'ALLOW_CONNECTIONS false: its worker stopped');
+bounded('postgres', 'ALTER DATABASE db3r ALLOW_CONNECTIONS true', 3);
+wait_workers($node, 'app,db1,db3r', 'ALLOW_CONNECTIONS true: its worker back');
+$node->safe_psql('db3r', "INSERT INTO ticks (seq, ch) SELECT $base{db3} + g, g % 2 FROM generate_series(2, 50) g");
+setup_db($node, 'db1');
+$node->safe_psql('db1', "INSERT INTO ticks (seq, ch) SELECT $base{db1} + g, g % 2 FROM generate_series(1001, 1050) g");
+
+$load->wait(60);
+$sink->plan([]);
+account('app, busy through DDL elsewhere', $node, $sink, acked => $load->acked, since => 1, below => 100_000, timeout => 60);
+delivered_from('db3r', $base{db3}, $base{db3} + 1000);
+delivered_from('db1', $base{db1} + 1000, $base{db1} + 2000);
+
+# ---- no FATAL, no crash, no restart loop
+my $log = slurp_file($node->logfile);
+my @fatal = $log =~ /^.*(?:FATAL|PANIC):.*$/mg;
+is(scalar(@fatal), 0, 'no FATAL or PANIC in the log')
+  or diag(join("\n", @fatal[0 .. ($#fatal > 9 ? 9 : $#fatal)]));
+my @crashes = $log =~ /^.*was terminated by signal.*$/mg;
+is(scalar(@crashes), 0, 'no process crashed') or diag(join("\n", @crashes));
+my @errors = substr($log, $log_from) =~ /^.*exited with an error, starting it again.*$/mg;
+is(scalar(@errors), 0, 'no worker ended in an error during the DDL') or diag(join("\n", @errors));
+my $starts = () = $log =~ /rtpush delivery worker started in database/g;
+cmp_ok($starts, '<=', 10, "workers started $starts times in all (no restart loop)");
+$node->stop;
+
+# ---- more databases than slots
+my $small = rtpush_node('slots', sink => $sink,
+	conf => "rtpush.database_name = ''\nrtpush.max_databases = 2\nrtpush.log_failure_interval = '2s'\n");
+$small->safe_psql('postgres', "CREATE DATABASE $_") for qw(s1 s2);
+setup_db($small, $_) for qw(app s1 s2);
+ok($small->poll_query_until('postgres',
+		q{SELECT count(*) = 2 FROM pg_stat_activity WHERE backend_type = 'rtpush delivery worker'
+		  AND application_name = 'rtpush delivery worker'}),
+	'max_databases = 2: two workers');
+my $left = '';
+for (1 .. 100)
+{
+	($left) = grep {
+		$small->safe_psql($_, 'SELECT state FROM rtpush.status') eq 'waiting_for_worker (rtpush.max_databases)'
+	} qw(app s1 s2);
+	last if $left;
+	usleep(100_000);
+}
+ok($left, "the database left out says waiting_for_worker (rtpush.max_databases): $left");
+$log = slurp_file($small->logfile);
+like($log, qr/WARNING:  rtpush launcher cannot start a delivery worker: all 2 slots of rtpush\.max_databases are taken\n[^\n]*DETAIL:  Database "\w+" gets no delivery worker[^\n]*\n[^\n]*HINT:  Raise rtpush\.max_databases/,
+	'max_databases: a WARNING naming the database and what to raise');
+$small->stop;
+
+# ---- more databases than background workers
+$small->append_conf('postgresql.conf', "rtpush.max_databases = 16\nmax_worker_processes = 3\nmax_parallel_workers = 0\n");
+$small->start;
+my $from = -s $small->logfile;
+sleep 4;
+$log = substr(slurp_file($small->logfile), $from);
+like($log, qr/WARNING:  rtpush launcher cannot start a delivery worker: no background worker slot is free\n[^\n]*DETAIL:  Database "\w+" gets no delivery worker[^\n]*\n[^\n]*HINT:  Raise max_worker_processes/,
+	'max_worker_processes: a WARNING naming the database and what to raise');
+my $n = $small->safe_psql('postgres',
+	q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'rtpush delivery worker'});
+cmp_ok($n, '<', 3, "max_worker_processes = 3: $n delivery workers, not 3");
+my @waiting = grep {
+	$small->safe_psql($_, 'SELECT state FROM rtpush.status') eq 'waiting_for_worker (max_worker_processes)'
+} qw(app s1 s2);
+cmp_ok(scalar(@waiting), '>=', 1, "a database left out says waiting_for_worker (max_worker_processes): @waiting");
+my @fatal2 = $log =~ /^.*(?:FATAL|PANIC):.*$/mg;
+is(scalar(@fatal2), 0, 'max_worker_processes: no FATAL') or diag(join("\n", @fatal2));
+$small->stop;
+
+$sink->stop;
+done_testing();
