@@ -18,6 +18,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -256,6 +257,9 @@ rtpush_status_worker_exited(SlotExit how, uint64 generation)
 	SpinLockAcquire(&shared->mutex);
 	my_slot->worker_pid = 0;
 	my_slot->worker_latch = NULL;
+	/* the launcher that started it is gone: the new one knows not the slot */
+	if (shared->launcher_pid != MyBgworkerEntry->bgw_notify_pid)
+		my_slot->dboid = InvalidOid;
 	launcher = shared->launcher_latch;
 	SpinLockRelease(&shared->mutex);
 	if (launcher)

@@ -20,12 +20,21 @@
 
 /* ---- the launcher ---- */
 
+/*
+ * A launcher restarted alone (an error in it: the postmaster starts it
+ * again; its workers were stopped by its exit) begins with every slot free
+ * but those of workers still leaving, which free theirs as they exit.
+ */
 void
 rtpush_status_launcher_started(void)
 {
 	SpinLockAcquire(&shared->mutex);
 	shared->launcher_pid = MyProcPid;
 	shared->launcher_latch = MyLatch;
+	/* an earlier launcher's slots without a worker: free (see worker_exited) */
+	for (int s = 0; s < shared->nslots; s++)
+		if (shared->slots[s].worker_pid == 0)
+			shared->slots[s].dboid = InvalidOid;
 	SpinLockRelease(&shared->mutex);
 }
 
