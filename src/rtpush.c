@@ -11,6 +11,7 @@
 #include "miscadmin.h"
 
 #include "dbguard.h"
+#include "install_warning.h"
 #include "launcher.h"
 #include "redact.h"
 #include "settings.h"
@@ -31,6 +32,7 @@ _PG_init(void)
 
 	rtpush_define_settings();
 	rtpush_redact_init();
+	rtpush_install_warning_init();
 	rtpush_status_init();
 	rtpush_dbguard_init();
 

@@ -13,6 +13,7 @@
 #   the worker of a renamed or re-allowed database comes back, and the busy
 #   database loses nothing.
 # - The log has no FATAL and no crash: no restart loop.
+# - CREATE EXTENSION no longer warns that rtpush delivers from one database.
 # - More databases than rtpush.max_databases, or than max_worker_processes
 #   allows: a WARNING naming the database and what to raise, and the state
 #   waiting_for_worker in the database left out.
@@ -100,6 +101,8 @@ sub bounded
 
 # ---- three databases, a worker each
 $node->safe_psql('postgres', "CREATE DATABASE $_") for qw(db1 db2);
+my ($ret, $out, $err) = $node->psql('db1', 'CREATE EXTENSION rtpush');
+is($err, '', "CREATE EXTENSION with rtpush.database_name = '': no one-database WARNING (rtpush--0.1.sql's)");
 setup_db($node, $_) for qw(app db1 db2);
 wait_workers($node, 'app,db1,db2', 'three databases with rtpush');
 sleep 2;
