@@ -399,6 +399,23 @@ latency_quantile(uint64 *hist, uint64 total, double q, bool *isnull)
 }
 
 /*
+ * Copies the fields under the slot's lock, then the counters and the
+ * histogram, into copy (not the header's fields: dboid, pid, latch).
+ */
+void
+rtpush_slot_copy(RtpushSlot *slot, RtpushSlot *copy)
+{
+	SpinLockAcquire(&slot->mutex);
+	memcpy(&copy->worker_connected, &slot->worker_connected,
+		   offsetof(RtpushSlot, count) - offsetof(RtpushSlot, worker_connected));
+	SpinLockRelease(&slot->mutex);
+	for (int c = 0; c < NCOUNTERS; c++)
+		pg_atomic_init_u64(&copy->count[c], pg_atomic_read_u64(&slot->count[c]));
+	for (int b = 0; b < RTPUSH_LATENCY_BUCKETS; b++)
+		pg_atomic_init_u64(&copy->latency[b], pg_atomic_read_u64(&slot->latency[b]));
+}
+
+/*
  * What rtpush.status shows in this database: a copy of its slot (the
  * fields under the slot's lock, counters and histogram read after), or
  * without one of its own: while rtpush.database_name names another
@@ -426,14 +443,7 @@ shown_slot(RtpushSlot *copy)
 	SpinLockRelease(&shared->mutex);
 	if (slot == NULL)
 		return;
-	SpinLockAcquire(&slot->mutex);
-	memcpy(&copy->worker_connected, &slot->worker_connected,
-		   offsetof(RtpushSlot, count) - offsetof(RtpushSlot, worker_connected));
-	SpinLockRelease(&slot->mutex);
-	for (int c = 0; c < NCOUNTERS; c++)
-		pg_atomic_init_u64(&copy->count[c], pg_atomic_read_u64(&slot->count[c]));
-	for (int b = 0; b < RTPUSH_LATENCY_BUCKETS; b++)
-		pg_atomic_init_u64(&copy->latency[b], pg_atomic_read_u64(&slot->latency[b]));
+	rtpush_slot_copy(slot, copy);
 }
 
 static Datum

@@ -74,5 +74,7 @@ extern RtpushShared *rtpush_shared;
 
 /* resets a slot's state and counters for a new database (status.c) */
 extern void rtpush_slot_reset(RtpushSlot *slot);
+/* a copy of the slot's own fields, counters and histogram (status.c) */
+extern void rtpush_slot_copy(RtpushSlot *slot, RtpushSlot *copy);
 
 #endif

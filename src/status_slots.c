@@ -5,14 +5,19 @@
  *	  slot, how a slot's last worker left, the databases stepped aside
  *	  while they are dropped or renamed, and the generation of CREATE
  *	  EXTENSION commits that tells the launcher to look again at databases
- *	  that had no rtpush.  A delivery worker's side is status.c.
+ *	  that had no rtpush; and rtpush.database_workers(), every slot in use,
+ *	  for superusers.  A delivery worker's side is status.c.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "commands/dbcommands.h"
+#include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
+#include "utils/builtins.h"
 
 #include "status_int.h"
 
@@ -217,4 +222,75 @@ rtpush_status_step_back(Oid dboid)
 	}
 	SpinLockRelease(&shared->mutex);
 	wake_launcher();
+}
+
+/* ---- SQL: rtpush.database_workers() ---- */
+
+#define DATABASE_WORKERS_COLS 12
+
+static void
+put_slot_row(ReturnSetInfo *rsinfo, Oid dboid, pid_t pid, RtpushSlot *s)
+{
+	Datum		v[DATABASE_WORKERS_COLS];
+	bool		n[DATABASE_WORKERS_COLS] = {0};
+	char		state[WORKER_STATE_TEXT_SIZE];
+	char	   *name = get_database_name(dboid);
+
+	worker_state_text(s->state, s->state_note, state, sizeof(state));
+	v[0] = ObjectIdGetDatum(dboid);
+	v[1] = name ? CStringGetTextDatum(name) : (Datum) 0;
+	n[1] = name == NULL;
+	v[2] = Int32GetDatum(pid);
+	n[2] = pid == 0;
+	v[3] = CStringGetTextDatum(state);
+	v[4] = Int32GetDatum(s->in_flight);
+	v[5] = Int32GetDatum(s->held);
+	v[6] = Int64GetDatum(pg_atomic_read_u64(&s->count[COUNT_DELIVERED]));
+	v[7] = Int64GetDatum(pg_atomic_read_u64(&s->count[COUNT_FAILED]));
+	v[8] = CStringGetTextDatum(s->last_error);
+	n[8] = s->last_error[0] == '\0';
+	v[9] = TimestampTzGetDatum(s->last_error_at);
+	n[9] = s->last_error_at == 0;
+	v[10] = TimestampTzGetDatum(s->last_success_at);
+	n[10] = s->last_success_at == 0;
+	v[11] = TimestampTzGetDatum(s->started_at);
+	n[11] = s->started_at == 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+}
+
+/*
+ * Every slot in use, whatever database it is called in: the database, its
+ * worker and what it does.  Superusers only (the install script grants it
+ * to no one): it names every database of the cluster.
+ */
+PG_FUNCTION_INFO_V1(rtpush_database_workers);
+Datum
+rtpush_database_workers(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	RtpushSlot *copy;
+
+	if (shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rtpush is not loaded through shared_preload_libraries"),
+				 errhint("Add rtpush to shared_preload_libraries and restart the server.")));
+	InitMaterializedSRF(fcinfo, 0);
+	copy = palloc0(sizeof(RtpushSlot));
+	for (int i = 0; i < shared->nslots; i++)
+	{
+		RtpushSlot *slot = &shared->slots[i];
+		Oid			dboid;
+		pid_t		pid;
+
+		SpinLockAcquire(&shared->mutex);
+		dboid = slot->dboid;
+		pid = slot->worker_pid;
+		SpinLockRelease(&shared->mutex);
+		if (!OidIsValid(dboid))
+			continue;
+		rtpush_slot_copy(slot, copy);
+		put_slot_row(rsinfo, dboid, pid, copy);
+	}
+	return (Datum) 0;
 }

@@ -8,7 +8,9 @@
  * database by oid and looks for the rtpush extension: without it, it says
  * so in its slot and exits (code 0), and the launcher starts it again
  * after a CREATE EXTENSION.  After a DROP EXTENSION it waits for the
- * extension for EXTENSION_WAIT_MS, then leaves the same way.
+ * extension for EXTENSION_WAIT_MS, then leaves the same way.  The worker
+ * of a non-empty rtpush.database_name stays instead, waiting for the
+ * extension (waiting_for_extension), as the one worker did before 0.7.
  *
  * Each turn of the loop: write the outcomes of finished requests and fetch
  * newly committed events (one short transaction, no snapshot or lock kept
@@ -455,11 +457,15 @@ drain_on_exit(MemoryContext turn)
 		(void) run_transaction(false);
 }
 
-/* gone since DROP EXTENSION for EXTENSION_WAIT_MS: leave the slot */
+/*
+ * gone since DROP EXTENSION for EXTENSION_WAIT_MS: leave the slot (but
+ * rtpush.database_name's worker waits, as before 0.7)
+ */
 static bool
 extension_gone_long(void)
 {
-	return !OidIsValid(extension_oid) && extension_lost_at != 0 &&
+	return rtpush_database_name[0] == '\0' &&
+		!OidIsValid(extension_oid) && extension_lost_at != 0 &&
 		GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(extension_lost_at, EXTENSION_WAIT_MS);
 }
 
@@ -513,7 +519,8 @@ rtpush_worker_main(Datum arg)
 	MemoryContext turn;
 	bool		woken = true;
 
-	if (!worker_start(arg))
+	/* rtpush.database_name's worker waits for the extension, as before 0.7 */
+	if (!worker_start(arg) && rtpush_database_name[0] == '\0')
 	{
 		exit_how = SLOT_EXIT_NO_EXTENSION;
 		proc_exit(0);

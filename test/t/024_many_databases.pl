@@ -14,6 +14,7 @@
 #   database loses nothing.
 # - The log has no FATAL and no crash: no restart loop.
 # - CREATE EXTENSION no longer warns that rtpush delivers from one database.
+# - rtpush.databases (superusers only) lists every database's worker.
 # - More databases than rtpush.max_databases, or than max_worker_processes
 #   allows: a WARNING naming the database and what to raise, and the state
 #   waiting_for_worker in the database left out.
@@ -126,6 +127,13 @@ for my $db (qw(app db1 db2))
 		"$db: rtpush.status counts its own 300 events");
 	is($node->safe_psql($db, 'SELECT pid FROM rtpush.status'), $pid, "$db: rtpush.status shows its own worker ($pid)");
 }
+
+# the cluster view, for superusers only
+is($node->safe_psql('app', q{SELECT string_agg(datname || ':' || (pid IS NOT NULL) || ':' || delivered, ',' ORDER BY datname) FROM rtpush.databases}),
+	'app:true:300,db1:true:300,db2:true:300', 'rtpush.databases lists every database\'s worker and its count');
+$node->safe_psql('app', 'CREATE ROLE plain LOGIN; GRANT USAGE ON SCHEMA rtpush TO plain');
+($ret, $out, $err) = $node->psql('app', 'SELECT * FROM rtpush.databases', extra_params => [ '-U', 'plain' ]);
+like($err, qr/permission denied for view databases/, 'rtpush.databases: not for a non-superuser');
 
 # ---- CREATE EXTENSION in a new database: delivery within ~2 s
 $node->safe_psql('postgres', 'CREATE DATABASE db3');
