@@ -13,6 +13,8 @@
 #   the worker of a renamed or re-allowed database comes back, and the busy
 #   database loses nothing.
 # - The log has no FATAL and no crash: no restart loop.
+# - The launcher terminated alone: its workers stop, the next launcher
+#   starts them again.
 # - CREATE EXTENSION no longer warns that rtpush delivers from one database.
 # - rtpush.databases (superusers only) lists every database's worker.
 # - More databases than rtpush.max_databases, or than max_worker_processes
@@ -188,6 +190,25 @@ my @errors = substr($log, $log_from) =~ /^.*exited with an error, starting it ag
 is(scalar(@errors), 0, 'no worker ended in an error during the DDL') or diag(join("\n", @errors));
 my $starts = () = $log =~ /rtpush delivery worker started in database/g;
 cmp_ok($starts, '<=', 10, "workers started $starts times in all (no restart loop)");
+
+# ---- the launcher stopped alone: its workers go with it, the next one starts them again
+my $lpid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'rtpush launcher'});
+my $old = $node->safe_psql('postgres',
+	q{SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'rtpush delivery worker'});
+$log_from = -s $node->logfile;
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($lpid)");
+ok($node->poll_query_until('postgres',
+		qq{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'rtpush launcher' AND pid <> $lpid}),
+	'pg_terminate_backend(launcher): the postmaster starts a new one');
+ok($node->poll_query_until('postgres',
+		qq{SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_stat_activity
+		   WHERE backend_type = 'rtpush delivery worker' AND NOT pid = ANY ('{$old}'::int[])},
+		'app,db1,db3r'),
+	'... and it starts new workers in app, db1 and db3r');
+$node->safe_psql('db3r', "INSERT INTO ticks (seq, ch) SELECT $base{db3} + g, g % 2 FROM generate_series(100, 120) g");
+delivered_from('db3r', $base{db3} + 100, $base{db3} + 1000);
+my @fatal3 = substr(slurp_file($node->logfile), $log_from) =~ /^.*(?:FATAL|PANIC):.*$/mg;
+is(scalar(@fatal3), 0, 'the launcher\'s restart: no FATAL') or diag(join("\n", @fatal3));
 $node->stop;
 
 # ---- more databases than slots
