@@ -72,7 +72,6 @@ static char database_name[NAMEDATALEN];
 static TimestampTz error_until = 0; /* no transaction before, after an error */
 static Coalescer coalescer;	/* when a commit's fetch waits (schedule.h) */
 
-
 static void
 handle_sigterm(SIGNAL_ARGS)
 {

@@ -15,6 +15,8 @@
 # - The log has no FATAL and no crash: no restart loop.
 # - The launcher terminated alone: its workers stop, the next launcher
 #   starts them again.
+# - After DROP EXTENSION a worker waits a minute for the extension, then
+#   leaves its slot; CREATE EXTENSION brings it back.
 # - CREATE EXTENSION no longer warns that rtpush delivers from one database.
 # - rtpush.databases (superusers only) lists every database's worker.
 # - More databases than rtpush.max_databases, or than max_worker_processes
@@ -209,6 +211,18 @@ $node->safe_psql('db3r', "INSERT INTO ticks (seq, ch) SELECT $base{db3} + g, g %
 delivered_from('db3r', $base{db3} + 100, $base{db3} + 1000);
 my @fatal3 = substr(slurp_file($node->logfile), $log_from) =~ /^.*(?:FATAL|PANIC):.*$/mg;
 is(scalar(@fatal3), 0, 'the launcher\'s restart: no FATAL') or diag(join("\n", @fatal3));
+
+# ---- after DROP EXTENSION a worker waits a minute, then leaves its slot for good
+$t0 = time;
+$node->safe_psql('db3r', 'DROP EXTENSION rtpush CASCADE');
+ok($node->poll_query_until('postgres',
+		q{SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'rtpush delivery worker' AND datname = 'db3r'}),
+	sprintf('DROP EXTENSION: the worker left after %.0f s', time - $t0));
+cmp_ok(time - $t0, '>=', 55, '... not before a minute');
+sleep 3;
+is(workers($node), 'app,db1', '... and is not started again without CREATE EXTENSION');
+$node->safe_psql('db3r', 'CREATE EXTENSION rtpush');
+wait_workers($node, 'app,db1,db3r', 'CREATE EXTENSION again: its worker back');
 $node->stop;
 
 # ---- more databases than slots
