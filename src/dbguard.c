@@ -47,7 +47,8 @@ typedef struct DbGuard
 {
 	ProcessUtility_hook_type prev_utility;
 	bool		xact_callback_registered;
-	Oid			aside;			/* stepped aside until this transaction ends */
+	Oid			aside[RTPUSH_MAX_ASIDE];	/* stepped aside until the transaction ends */
+	int			naside;
 	bool		created_extension;	/* tell the launcher at commit */
 } DbGuard;
 
@@ -83,11 +84,11 @@ step_aside(const char *dbname)
 	Oid			dboid = get_database_oid(dbname, true);
 	pid_t		pid;
 
-	if (!OidIsValid(dboid) || OidIsValid(guard.aside))
+	if (!OidIsValid(dboid) || guard.naside == RTPUSH_MAX_ASIDE)
 		return InvalidOid;
 	if (!rtpush_status_step_aside(dboid, &pid))
 		return InvalidOid;		/* no room: the statement waits as without rtpush */
-	guard.aside = dboid;
+	guard.aside[guard.naside++] = dboid;
 	if (pid != 0)
 		kill(pid, SIGTERM);
 	wait_worker_gone(dboid);
@@ -97,9 +98,9 @@ step_aside(const char *dbname)
 static void
 step_back(void)
 {
-	if (OidIsValid(guard.aside))
-		rtpush_status_step_back(guard.aside);
-	guard.aside = InvalidOid;
+	for (int i = 0; i < guard.naside; i++)
+		rtpush_status_step_back(guard.aside[i]);
+	guard.naside = 0;
 }
 
 static void
