@@ -19,9 +19,10 @@
  * its next look (launcher.c).
  *
  * CREATE EXTENSION (of any extension: rtpush_telemedicine ... CASCADE
- * creates rtpush too) counts one more extension generation at commit and
- * wakes the launcher, which looks again at the databases where a worker
- * found no rtpush: delivery starts within a second of the commit.
+ * creates rtpush too) tells the launcher at commit in which database it
+ * ran, with the cluster's count of them, and wakes it: if a worker found
+ * no rtpush there before, the launcher starts one again, and delivery
+ * starts within a second of the commit.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

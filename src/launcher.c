@@ -15,9 +15,11 @@
  * what comes next:
  *
  *   no extension  the database has no rtpush: the slot is given back and
- *                 the database is looked at again after a CREATE EXTENSION
- *                 commits anywhere in the cluster (dbguard.c counts them),
- *                 or after REPROBE_MS as a safety net
+ *                 the database is looked at again once a CREATE EXTENSION
+ *                 commits in it (dbguard.c reports where, with the
+ *                 cluster's count of them: one that committed after the
+ *                 worker looked counts), or after REPROBE_MS as a safety
+ *                 net
  *   stopped       SIGTERM (pg_terminate_backend, ALLOW_CONNECTIONS false):
  *                 started again at the next look, if the database still
  *                 qualifies
@@ -243,8 +245,34 @@ worker_due(LauncherDb *d, TimestampTz now)
 		return false;
 	if (!d->no_extension)
 		return true;
-	return d->generation != rtpush_status_extension_generation() ||
+	/* a CREATE EXTENSION there committed after its worker looked */
+	return d->created_generation > d->generation ||
 		now >= TimestampTzPlusMilliseconds(d->probed_at, REPROBE_MS);
+}
+
+/* the CREATE EXTENSIONs committed since the last look: where, and when */
+static void
+note_created(void)
+{
+	ExtensionCreated created[RTPUSH_MAX_CREATED];
+	bool		overflow;
+	int			n = rtpush_status_take_created(created, &overflow);
+	uint64		now_generation = rtpush_status_extension_generation();
+	HASH_SEQ_STATUS it;
+	LauncherDb *d;
+
+	for (int i = 0; i < n; i++)
+	{
+		d = hash_search(L.dbs, &created[i].dboid, HASH_FIND, NULL);
+		if (d)
+			d->created_generation = Max(d->created_generation, created[i].generation);
+	}
+	if (!overflow)
+		return;
+	/* too many to tell apart: look at every database without rtpush again */
+	hash_seq_init(&it, L.dbs);
+	while ((d = hash_seq_search(&it)) != NULL)
+		d->created_generation = now_generation;
 }
 
 /* d's worker, if any, is running (or starting), has exited, or there is none */
@@ -275,6 +303,7 @@ look(void)
 	/* taken before the scan: a DROP that ends during it is seen by it */
 	rtpush_status_aside_list(L.aside);
 	launcher_scan(L.dbs);
+	note_created();
 	L.short_of_slots = false;
 	hash_seq_init(&it, L.dbs);
 	while ((d = hash_seq_search(&it)) != NULL)

@@ -23,6 +23,7 @@ typedef struct LauncherDb
 	bool		no_extension;	/* its last worker found no rtpush */
 	uint64		generation;		/* ... as of this CREATE EXTENSION count */
 	TimestampTz probed_at;		/* ... then */
+	uint64		created_generation; /* its last CREATE EXTENSION's count */
 	TimestampTz started_at;		/* its last worker */
 	TimestampTz retry_at;		/* no new worker before */
 	int			failures;		/* workers in a row that ended in an error */

@@ -52,9 +52,22 @@ extern void rtpush_status_worker_exited(SlotExit how, uint64 generation);
 /* is the worker's own database being dropped or renamed? */
 extern bool rtpush_status_stepping_aside(void);
 
-/* CREATE EXTENSION: how many committed, and one more (wakes the launcher) */
+/*
+ * CREATE EXTENSION: how many committed in the cluster; one more, in this
+ * database (wakes the launcher); and the launcher taking the databases
+ * where they were committed since it last looked (*overflow: more than
+ * RTPUSH_MAX_CREATED, so look at every database again)
+ */
+#define RTPUSH_MAX_CREATED 8
+typedef struct ExtensionCreated
+{
+	Oid			dboid;
+	uint64		generation;		/* the count with this one */
+} ExtensionCreated;
 extern uint64 rtpush_status_extension_generation(void);
 extern void rtpush_status_extension_created(void);
+extern int	rtpush_status_take_created(ExtensionCreated created[RTPUSH_MAX_CREATED],
+									   bool *overflow);
 
 /*
  * the DROP/RENAME DATABASE guard (dbguard.c): step_aside records that

@@ -65,6 +65,9 @@ typedef struct RtpushShared
 	Oid			aside[RTPUSH_MAX_ASIDE];	/* being dropped or renamed */
 	pid_t		aside_by[RTPUSH_MAX_ASIDE]; /* by that backend */
 	pg_atomic_uint64 extension_generation;	/* CREATE EXTENSIONs committed */
+	ExtensionCreated created[RTPUSH_MAX_CREATED];	/* since the launcher's look */
+	int			ncreated;
+	bool		created_overflow;	/* more than that */
 	int			nslots;			/* rtpush.max_databases */
 	RtpushSlot	slots[FLEXIBLE_ARRAY_MEMBER];
 } RtpushShared;

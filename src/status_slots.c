@@ -3,9 +3,9 @@
  *	  The launcher's and the DROP/RENAME DATABASE guard's side of rtpush's
  *	  shared memory (its layout: status_int.h): which database owns which
  *	  slot, how a slot's last worker left, the databases stepped aside
- *	  while they are dropped or renamed, and the generation of CREATE
- *	  EXTENSION commits that tells the launcher to look again at databases
- *	  that had no rtpush; and rtpush.database_workers(), every slot in use,
+ *	  while they are dropped or renamed, and the CREATE EXTENSION commits
+ *	  (where, and their count) that tell the launcher to look again at a
+ *	  database that had no rtpush; and rtpush.database_workers(), every slot in use,
  *	  for superusers.  A delivery worker's side is status.c.
  *-------------------------------------------------------------------------
  */
@@ -138,8 +138,34 @@ rtpush_status_extension_generation(void)
 void
 rtpush_status_extension_created(void)
 {
-	pg_atomic_fetch_add_u64(&shared->extension_generation, 1);
+	uint64		generation = pg_atomic_add_fetch_u64(&shared->extension_generation, 1);
+
+	SpinLockAcquire(&shared->mutex);
+	if (shared->ncreated < RTPUSH_MAX_CREATED)
+	{
+		shared->created[shared->ncreated].dboid = MyDatabaseId;
+		shared->created[shared->ncreated].generation = generation;
+		shared->ncreated++;
+	}
+	else
+		shared->created_overflow = true;
+	SpinLockRelease(&shared->mutex);
 	wake_launcher();
+}
+
+int
+rtpush_status_take_created(ExtensionCreated created[RTPUSH_MAX_CREATED], bool *overflow)
+{
+	int			n;
+
+	SpinLockAcquire(&shared->mutex);
+	n = shared->ncreated;
+	memcpy(created, shared->created, n * sizeof(ExtensionCreated));
+	*overflow = shared->created_overflow;
+	shared->ncreated = 0;
+	shared->created_overflow = false;
+	SpinLockRelease(&shared->mutex);
+	return n;
 }
 
 /* ---- DROP DATABASE, ALTER DATABASE ... RENAME ---- */
