@@ -21,6 +21,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "compat.h"
 #include "launcher.h"
 #include "settings.h"
 
@@ -38,7 +39,7 @@ qualifies(Form_pg_database db)
 {
 	if (rtpush_database_name[0] && strcmp(NameStr(db->datname), rtpush_database_name) != 0)
 		return false;
-	return db->datallowconn && !db->datistemplate && !database_is_invalid_form(db);
+	return db->datallowconn && !db->datistemplate && !compat_database_is_invalid(db);
 }
 
 static void
@@ -50,7 +51,7 @@ note_database(HTAB *dbs, Oid oid, Form_pg_database db)
 	if (rtpush_database_name[0] && strcmp(NameStr(db->datname), rtpush_database_name) == 0)
 	{
 		named.exists = true;
-		named.allows = db->datallowconn && !database_is_invalid_form(db);
+		named.allows = db->datallowconn && !compat_database_is_invalid(db);
 	}
 	if (!qualifies(db))
 		return;
