@@ -22,6 +22,8 @@
 # - More databases than rtpush.max_databases, or than max_worker_processes
 #   allows: a WARNING naming the database and what to raise, and the state
 #   waiting_for_worker in the database left out.
+# - A worker that fails at start is started again after 1 s, 2 s, 4 s...:
+#   no restart loop.
 use strict;
 use warnings;
 use FindBin;
@@ -266,6 +268,35 @@ my @waiting = grep {
 cmp_ok(scalar(@waiting), '>=', 1, "a database left out says waiting_for_worker (max_worker_processes): @waiting");
 my @fatal2 = $log =~ /^.*(?:FATAL|PANIC):.*$/mg;
 is(scalar(@fatal2), 0, 'max_worker_processes: no FATAL') or diag(join("\n", @fatal2));
+$small->stop;
+
+# ---- a worker that fails at start: started again after a growing backoff, no loop
+# (its look for the extension times out on a lock: lock_timeout in s1)
+$small->append_conf('postgresql.conf', "max_worker_processes = 8\nmax_parallel_workers = 8\n");
+$small->start;
+wait_workers($small, 'app,s1,s2', 'three workers again');
+$small->safe_psql('postgres', "ALTER DATABASE s1 SET lock_timeout = '100ms'");
+my $locker = $small->background_psql('s1');
+$locker->query_safe('BEGIN; LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE');
+$from = -s $small->logfile;
+my $s1pid = $small->safe_psql('postgres',
+	q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'rtpush delivery worker' AND datname = 's1'});
+$small->safe_psql('postgres', "SELECT pg_terminate_backend($s1pid)");
+sleep 8;
+$log = substr(slurp_file($small->logfile), $from);
+my @again = $log =~ /^.*LOG:  rtpush launcher: the delivery worker of database "s1" exited with an error, starting it again in (\d+) ms$/mg;
+diag("failing worker: started again after @again ms");
+ok(@again >= 2 && @again <= 4, 'a failing worker: ' . scalar(@again) . ' failed starts in 8 s (backoff 1, 2, 4 s), not a loop');
+is(join(',', @again[0 .. 1]), '1000,2000', '... the backoff doubles');
+$locker->query_safe('COMMIT');
+$locker->quit;
+$small->safe_psql('postgres', 'ALTER DATABASE s1 RESET lock_timeout');
+ok($small->poll_query_until('postgres',
+		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'rtpush delivery worker' AND datname = 's1'}),
+	'once the lock is gone, its worker runs again');
+$small->safe_psql('s1', "INSERT INTO ticks (seq, ch) SELECT 500000 + g, 0 FROM generate_series(1, 10) g");
+$node = $small;    # for delivered_from
+delivered_from('s1', 500_000, 501_000, 60);
 $small->stop;
 
 $sink->stop;
