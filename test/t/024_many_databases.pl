@@ -275,12 +275,17 @@ $small->stop;
 $small->append_conf('postgresql.conf', "max_worker_processes = 8\nmax_parallel_workers = 8\n");
 $small->start;
 wait_workers($small, 'app,s1,s2', 'three workers again');
+my $s1pid_sql = q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'rtpush delivery worker' AND datname = 's1'};
+# a worker that has the setting (a lock wait without it outlasts SIGTERM)
 $small->safe_psql('postgres', "ALTER DATABASE s1 SET lock_timeout = '100ms'");
+my $s1pid = $small->safe_psql('postgres', $s1pid_sql);
+$small->safe_psql('postgres', "SELECT pg_terminate_backend($s1pid)");
+ok($small->poll_query_until('postgres', "SELECT count(*) = 1 FROM ($s1pid_sql) w WHERE pid <> $s1pid"),
+	'a worker in s1 with lock_timeout');
 my $locker = $small->background_psql('s1');
 $locker->query_safe('BEGIN; LOCK TABLE pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE');
 $from = -s $small->logfile;
-my $s1pid = $small->safe_psql('postgres',
-	q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'rtpush delivery worker' AND datname = 's1'});
+$s1pid = $small->safe_psql('postgres', $s1pid_sql);
 $small->safe_psql('postgres', "SELECT pg_terminate_backend($s1pid)");
 sleep 8;
 $log = substr(slurp_file($small->logfile), $from);
