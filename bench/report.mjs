@@ -13,7 +13,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { historySection } from './history/section.mjs';
-import { streamingSection } from './delivery/streaming_section.mjs';
+import { streamingSection, idleXidSection } from './delivery/streaming_section.mjs';
 
 const { values: opt } = parseArgs({
 	options: {
@@ -34,6 +34,7 @@ const su = load('sustained');
 const cx = load('capture_extra');
 const hi = load('history');
 const st = load('streaming');
+const ix = load('idle_xid');
 
 const old = fs.existsSync(opt.results) ? fs.readFileSync(opt.results, 'utf8') : '';
 function section(text, title) {
@@ -308,6 +309,7 @@ latencySection();
 backlogSection();
 sustainedSection();
 streamingSection(st, out, summary, { f0, f1, f2, met });
+idleXidSection(ix, out, summary, { f0, f1, f2, met });
 historySection(hi, out, summary, { f0, f1, f2, mm, MB, met });
 
 // ---- header ----

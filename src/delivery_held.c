@@ -238,7 +238,7 @@ delivery_add(OutboxEvent *ev)
 	(void) hash_search(held.keys, &key, HASH_FIND, &found);
 	if (found)
 	{
-		pfree(ev);				/* read again by a rescan: held already */
+		outbox_event_free(ev);	/* read again by a rescan: held already */
 		return false;
 	}
 	/* resolve the channels once: a dispatch pass then only follows pointers */
@@ -249,7 +249,7 @@ delivery_add(OutboxEvent *ev)
 	{
 		park(cs, ev->nchannels);
 		pfree(cs);
-		pfree(ev);
+		outbox_event_free(ev);
 		return false;
 	}
 	h = MemoryContextAllocZero(held.cxt, sizeof(Held));
@@ -279,7 +279,7 @@ held_forget(Held *h)
 	}
 	(void) hash_search(held.keys, &key, HASH_REMOVE, NULL);
 	pfree(h->cs);
-	pfree(h->ev);
+	outbox_event_free(h->ev);
 	pfree(h);
 }
 

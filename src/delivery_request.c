@@ -112,8 +112,12 @@ request_item_size(Held *h)
 
 	if (h->item_size == 0 || h->size_gen != requests.size_gen)
 	{
-		size_t		data = payload_string_size(ev->id, ev->position, ev->channels, ev->nchannels,
-											   ev->data, ev->datalen);
+		const char *plain;
+		size_t		plainlen;
+		size_t		data;
+
+		outbox_event_plain(ev, &plain, &plainlen);
+		data = payload_string_size(ev->channels, ev->nchannels, plain, plainlen);
 
 		h->item_size = pusher_batch_item_size(ev->event, ev->channels[0], ev->socket_id, data);
 		h->size_gen = requests.size_gen;
@@ -132,12 +136,15 @@ build_body(StringInfo body, Request *req, const char **why)
 	for (int i = 0; i < req->n; i++)
 	{
 		OutboxEvent *ev = req->items[i]->ev;
+		const char *plain;
+		size_t		plainlen;
 
 		evs[i].name = ev->event;
 		evs[i].channels = (const char *const *) ev->channels;
 		evs[i].nchannels = ev->nchannels;
 		evs[i].socket_id = ev->socket_id;
-		if (!payload_for_channels(ev->id, ev->position, ev->channels, ev->nchannels, ev->data, ev->datalen,
+		outbox_event_plain(ev, &plain, &plainlen);
+		if (!payload_for_channels(ev->channels, ev->nchannels, plain, plainlen,
 								  &evs[i].data, &evs[i].datalen, why))
 			return false;
 	}

@@ -21,6 +21,7 @@
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
@@ -51,9 +52,15 @@ typedef struct HistoryWrite
 
 static HistoryWrite hw;
 
-/* one event on one of its channels, sorted by channel, then fetch order */
+/*
+ * One event on one of its channels.  Sorted by the channel's hash, then
+ * the channel, then fetch order: a channel's entries come together, in
+ * fetch order, and most comparisons are of two integers (the channels of a
+ * fetch often share a long prefix).
+ */
 typedef struct HistoryEntry
 {
+	uint32		hash;
 	const char *channel;
 	int			ev;
 } HistoryEntry;
@@ -153,8 +160,11 @@ entry_cmp(const void *a, const void *b)
 {
 	const HistoryEntry *x = a;
 	const HistoryEntry *y = b;
-	int			c = strcmp(x->channel, y->channel);
+	int			c;
 
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	c = strcmp(x->channel, y->channel);
 	return c != 0 ? c : x->ev - y->ev;
 }
 
@@ -233,13 +243,18 @@ record_groups(OutboxEvent **evs, int n, Datum *data, int entries, Oid rowtype)
 	col.data = column(desc, "data");
 	for (int i = 0; i < n; i++)
 		for (int k = 0; k < evs[i]->nchannels; k++)
-			e[m++] = (HistoryEntry) {evs[i]->channels[k], i};
+		{
+			const char *ch = evs[i]->channels[k];
+
+			e[m++] = (HistoryEntry) {hash_bytes((const unsigned char *) ch, strlen(ch)), ch, i};
+		}
 	qsort(e, entries, sizeof(HistoryEntry), entry_cmp);
 	for (int from = 0; from < entries;)
 	{
 		int			to = from + 1;
 
-		while (to < entries && to - from < HISTORY_GROUP_EVENTS && strcmp(e[to].channel, e[from].channel) == 0)
+		while (to < entries && to - from < HISTORY_GROUP_EVENTS && e[to].hash == e[from].hash &&
+			   strcmp(e[to].channel, e[from].channel) == 0)
 			to++;
 		rows[nrows++] = group_row(desc, &col, evs, data, &e[from], to - from);
 		from = to;
@@ -268,7 +283,7 @@ history_record(OutboxEvent **evs, int n)
 		const char *plain;
 		size_t		len;
 
-		payload_plain(evs[i]->id, evs[i]->position, evs[i]->data, evs[i]->datalen, &plain, &len);
+		outbox_event_plain(evs[i], &plain, &len);
 		data[i] = PointerGetDatum(cstring_to_text_with_len(plain, len));
 	}
 	if (grouped_layout(&rowtype))

@@ -3,8 +3,8 @@
  *	  HTTP POSTs on libcurl's multi interface: keep-alive connections
  *	  shared by every transfer, many transfers in flight, timeouts, TLS
  *	  verified by default.  The worker's latch and curl's sockets are waited
- *	  on together in one WaitEventSet, so a commit wakes the worker even
- *	  while requests are in flight, and one slow request holds up nothing.
+ *	  on together (http_poll.c), so a commit wakes the worker even while
+ *	  requests are in flight, and one slow request holds up nothing.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -20,9 +20,9 @@
 
 #include "compat.h"
 #include "http.h"
+#include "http_poll.h"
 
 #define MAX_RESPONSE_BYTES 4096
-#define MAX_SOCKETS 1024
 
 typedef struct Transfer
 {
@@ -38,18 +38,10 @@ typedef struct Transfer
 	void	   *arg;
 } Transfer;
 
-typedef struct TrackedSocket
-{
-	curl_socket_t fd;
-	int			what;
-} TrackedSocket;
-
 static CURLM *multi = NULL;
 static Transfer *free_transfers = NULL;
 static int	active = 0;
 static dlist_head active_list = DLIST_STATIC_INIT(active_list);
-static TrackedSocket sockets[MAX_SOCKETS];
-static int	nsockets = 0;
 static TimestampTz timer_deadline = 0;	/* 0: no timer */
 static char *default_cainfo = NULL;	/* libcurl's built-in CA bundle */
 
@@ -85,23 +77,7 @@ check_multi(CURLMcode rc, const char *call)
 static int
 socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-	for (int i = 0; i < nsockets; i++)
-	{
-		if (sockets[i].fd != fd)
-			continue;
-		if (what == CURL_POLL_REMOVE)
-			sockets[i] = sockets[--nsockets];
-		else
-			sockets[i].what = what;
-		return 0;
-	}
-	if (what != CURL_POLL_REMOVE && nsockets < MAX_SOCKETS)
-	{
-		sockets[nsockets].fd = fd;
-		sockets[nsockets].what = what;
-		nsockets++;
-	}
-	return 0;
+	return http_poll_watch(fd, what);
 }
 
 static int
@@ -124,6 +100,7 @@ http_init(void)
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("could not initialize libcurl"),
 				 errhint("Check the libcurl library the server uses.")));
+	http_poll_init();
 	MULTI_SETOPT(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	MULTI_SETOPT(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	/* remember the built-in CA bundle: reused handles must get it back */
@@ -178,6 +155,7 @@ http_cleanup(void)
 	if (multi)
 		curl_multi_cleanup(multi);
 	multi = NULL;
+	http_poll_reset();
 }
 
 static size_t
@@ -416,41 +394,13 @@ socket_action(curl_socket_t fd, int flags)
 bool
 http_wait(long timeout_ms, uint32 wait_event_info)
 {
-	WaitEventSet *set;
-	WaitEvent	events[MAX_SOCKETS + 2];
+	HttpReady	ready[HTTP_POLL_MAX_SOCKETS];
+	bool		latch_set;
 	int			n;
-	bool		latch_set = false;
 
-	set = compat_wait_event_set(nsockets + 2);
-	AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-	AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-	for (int i = 0; i < nsockets; i++)
-	{
-		uint32		ev = 0;
-
-		if (sockets[i].what & CURL_POLL_IN)
-			ev |= WL_SOCKET_READABLE;
-		if (sockets[i].what & CURL_POLL_OUT)
-			ev |= WL_SOCKET_WRITEABLE;
-		if (ev)
-			AddWaitEventToSet(set, ev, sockets[i].fd, NULL, NULL);
-	}
-	n = WaitEventSetWait(set, clamp_timeout(timeout_ms), events, lengthof(events),
-						 wait_event_info);
-	FreeWaitEventSet(set);
-
+	n = http_poll_wait(clamp_timeout(timeout_ms), wait_event_info, ready, lengthof(ready), &latch_set);
 	for (int i = 0; i < n; i++)
-	{
-		if (events[i].events & WL_LATCH_SET)
-		{
-			ResetLatch(MyLatch);
-			latch_set = true;
-			continue;
-		}
-		socket_action(events[i].fd,
-					  ((events[i].events & WL_SOCKET_READABLE) ? CURL_CSELECT_IN : 0) |
-					  ((events[i].events & WL_SOCKET_WRITEABLE) ? CURL_CSELECT_OUT : 0));
-	}
+		socket_action(ready[i].fd, ready[i].flags);
 	if (timer_deadline != 0 && GetCurrentTimestamp() >= timer_deadline)
 	{
 		timer_deadline = 0;

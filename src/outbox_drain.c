@@ -27,6 +27,7 @@
 #include "utils/xid8.h"
 
 #include "outbox_drain.h"
+#include "payload.h"
 
 static char *window_lo = NULL;	/* lower snapshot; NULL: none (first window) */
 static char *window_hi = NULL;	/* upper snapshot; NULL: no window open */
@@ -35,6 +36,7 @@ static int64 window_last_id = 0;
 static SPIPlanPtr fetch_plan = NULL;
 static SPIPlanPtr snapshot_plan = NULL;
 static SPIPlanPtr delete_plan = NULL;
+static uint64 plain_gen = 1;	/* bumped by a reload (rtpush.event_id_field) */
 
 /*
  * The row of the outbox with the key (xid, id) of the row k, as a subquery:
@@ -216,6 +218,44 @@ copy_row(HeapTuple tup, TupleDesc desc, MemoryContext cxt)
 		ev->not_before = 0;
 	ev->xid = U64FromFullTransactionId(DatumGetFullTransactionId(SPI_getbinval(tup, desc, 9, &isnull)));
 	return ev;
+}
+
+/*
+ * The event's data as clients get it, before encryption: payload_plain()
+ * of it, made the first time it is asked for and kept with the event, so
+ * that history, the request's size and its body do not each make it again.
+ * Made again after a reload or when the event got another position.
+ */
+void
+outbox_event_plain(OutboxEvent *ev, const char **out, size_t *outlen)
+{
+	if (ev->plain == NULL || ev->plain_gen != plain_gen || ev->plain_position != ev->position)
+	{
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(ev));
+
+		if (ev->plain != NULL && ev->plain != ev->data)
+			pfree((void *) ev->plain);
+		payload_plain(ev->id, ev->position, ev->data, ev->datalen, &ev->plain, &ev->plainlen);
+		MemoryContextSwitchTo(old);
+		ev->plain_position = ev->position;
+		ev->plain_gen = plain_gen;
+	}
+	*out = ev->plain;
+	*outlen = ev->plainlen;
+}
+
+void
+outbox_event_free(OutboxEvent *ev)
+{
+	if (ev->plain != NULL && ev->plain != ev->data)
+		pfree((void *) ev->plain);
+	pfree(ev);
+}
+
+void
+outbox_settings_changed(void)
+{
+	plain_gen++;
 }
 
 /* xmin of a snapshot's text form "xmin:xmax:xip,..." */

@@ -24,6 +24,11 @@ typedef struct OutboxEvent
 	int			attempts;
 	TimestampTz queued_at;
 	TimestampTz not_before;		/* 0: now */
+	/* outbox_event_plain()'s: data as clients get it; NULL: not made yet */
+	const char *plain;
+	size_t		plainlen;
+	int64		plain_position; /* the position it was made with */
+	uint64		plain_gen;		/* and the settings' generation */
 } OutboxEvent;
 
 /* An outcome to record, in the order recorded. */
@@ -54,6 +59,10 @@ extern bool outbox_reading_from_start(void);
 extern void outbox_drop_plans(void);	/* after an error: prepare again */
 /* events are allocated in cxt, one allocation each */
 extern int	outbox_fetch(OutboxEvent **events, int max, bool *more, MemoryContext cxt);
+/* the event's data as clients get it (payload_plain()), made once */
+extern void outbox_event_plain(OutboxEvent *ev, const char **out, size_t *outlen);
+extern void outbox_event_free(OutboxEvent *ev);
+extern void outbox_settings_changed(void);	/* after a reload: make them again */
 extern void outbox_delete(const OutboxKey *keys, int n);
 extern void outbox_retry(const OutboxOutcome *o, int n);
 extern void outbox_dead_letter(const OutboxOutcome *o, int n);

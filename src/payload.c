@@ -59,26 +59,17 @@ payload_plain(int64 id, int64 position, const char *data, size_t datalen,
 }
 
 size_t
-payload_string_size(int64 id, int64 position, char **channels, int nchannels,
-					const char *data, size_t datalen)
+payload_string_size(char **channels, int nchannels, const char *plain, size_t plainlen)
 {
-	const char *plain;
-	size_t		len;
-	size_t		size;
 	bool		encrypted = false;
 
 	for (int i = 0; i < nchannels; i++)
 		encrypted |= pusher_channel_is_encrypted(channels[i]);
-	payload_plain(id, position, data, datalen, &plain, &len);
-	size = encrypted ? pusher_envelope_string_size(len) : pusher_json_string_size(plain, len);
-	if (plain != data)
-		pfree((void *) plain);
-	return size;
+	return encrypted ? pusher_envelope_string_size(plainlen) : pusher_json_string_size(plain, plainlen);
 }
 
 bool
-payload_for_channels(int64 id, int64 position, char **channels, int nchannels,
-					 const char *data, size_t datalen,
+payload_for_channels(char **channels, int nchannels, const char *data, size_t datalen,
 					 const char **out, size_t *outlen, const char **why)
 {
 	unsigned char master[PUSHER_MASTER_KEY_BYTES];
@@ -88,7 +79,6 @@ payload_for_channels(int64 id, int64 position, char **channels, int nchannels,
 
 	for (int i = 0; i < nchannels; i++)
 		encrypted |= pusher_channel_is_encrypted(channels[i]);
-	payload_plain(id, position, data, datalen, &data, &datalen);
 	*out = data;
 	*outlen = datalen;
 	if (!encrypted)

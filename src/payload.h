@@ -24,22 +24,23 @@ extern void payload_plain(int64 id, int64 position, const char *data, size_t dat
 						  const char **out, size_t *outlen);
 
 /*
- * The size of event 'id''s data as sent, as a JSON string in a request
- * body (quotes and escapes included), computed without encrypting.
+ * The size of an event's data as sent, as a JSON string in a request body
+ * (quotes and escapes included), computed without encrypting; plain is its
+ * payload_plain() text.
  */
-extern size_t payload_string_size(int64 id, int64 position, char **channels, int nchannels,
-								  const char *data, size_t datalen);
+extern size_t payload_string_size(char **channels, int nchannels,
+								  const char *plain, size_t plainlen);
 
 /*
- * Sets *out to the data to send for event 'id' on these channels: its
- * payload_plain() text, or for a private-encrypted- channel (always alone: capture
+ * Sets *out to the data to send for an event on these channels: its
+ * payload_plain() text plain, or for a private-encrypted- channel (always alone: capture
  * splits such events) its encryption envelope, palloc'd in the current
  * memory context.  Returns false with *why set when it must not be sent as
  * is (no valid master key; an encrypted channel beside others): nothing is
  * ever sent in plaintext to an encrypted channel.
  */
-extern bool payload_for_channels(int64 id, int64 position, char **channels, int nchannels,
-								 const char *data, size_t datalen,
+extern bool payload_for_channels(char **channels, int nchannels,
+								 const char *plain, size_t plainlen,
 								 const char **out, size_t *outlen,
 								 const char **why);
 

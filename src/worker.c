@@ -325,6 +325,7 @@ reload_if_asked(void)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
+		outbox_settings_changed();
 		delivery_settings_changed();
 	}
 }

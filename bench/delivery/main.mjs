@@ -1,4 +1,4 @@
-// main.mjs: runs the delivery benchmarks 2-5 of issue 7 and 7 (streaming, issue 22) and writes their
+// main.mjs: runs the delivery benchmarks 2-5 of issue 7, 7 (streaming) and 8 (idle_xid) of issue 22, and writes their
 // results as JSON into an output directory (bench/run makes the report).
 //
 //   node bench/delivery/main.mjs --mode quick|default|full --out DIR [--only throughput,latency,...]
@@ -22,6 +22,7 @@ const MODES = {
 		backlog: { events: 100000, rounds: 1, settleSecs: 3 },
 		sustained: { events: 30000, rate: 3000 },
 		streaming: { secs: 3, rounds: 1 },
+		idle_xid: { events: 30000, rate: 3000, segment: 10000, rounds: 1 },
 	},
 	default: {
 		throughput: { events: 200000, rounds: 3, unbatchedEvents: 50000 },
@@ -29,6 +30,7 @@ const MODES = {
 		backlog: { events: 1000000, rounds: 1 },
 		sustained: { events: 1000000, rate: 3000 },
 		streaming: { secs: 15, rounds: 3 },
+		idle_xid: { events: 1000000, rate: 5000, segment: 200000, rounds: 1 },
 	},
 	full: {
 		throughput: { events: 200000, rounds: 5, unbatchedEvents: 50000 },
@@ -36,6 +38,7 @@ const MODES = {
 		backlog: { events: 1000000, rounds: 2 },
 		sustained: { events: 10000000, rate: 5000 },
 		streaming: { secs: 30, rounds: 5 },
+		idle_xid: { events: 2000000, rate: 5000, segment: 400000, rounds: 2 },
 	},
 };
 

@@ -36,3 +36,59 @@ export function streamingSection(st, out, summary, { f0, f1, f2, met }) {
 	summary.push(['Streaming: worker CPU per event, streaming vs draining a backlog', '≤ 1.5×',
 		`${f2(st.cpu_ratio.median)}× (${f1(st.cpu_us_stream.median)} vs ${f1(st.cpu_us_drain.median)} µs)`, met(cpuOk)]);
 }
+
+// the idle run's last stretch against its first: what grew while the transaction stayed open
+function growth(ix, f0, f2) {
+	const r = ix.runs.idle[0];
+	const g = r.cpu_segments.at(-1).cpu_us_per_event / r.cpu_segments[0].cpu_us_per_event;
+	const l = r.latency_segments.at(-1).p50_ms / r.latency_segments[0].p50_ms;
+	return `With the transaction open, the last stretch (after ${f0(ix.events - ix.segment)} events) cost ${f2(g)}× the first's CPU per event`
+		+ ` and had ${f2(l)}× its p50${g <= 1.2 && l <= 1.2 ? ': nothing grows with it.' : '.'}`;
+}
+
+// The "With a session idle in transaction" part, from bench/delivery/idle_xid.mjs's JSON (benchmark 8).
+export function idleXidSection(ix, out, summary, { f0, f1, f2, met }) {
+	if (!ix)
+		return;
+	const segs = (r) => r.cpu_segments.map((c) => f1(c.cpu_us_per_event)).join(' / ');
+	const lats = (r, k) => r.latency_segments.map((l) => f2(l[k])).join(' / ');
+	out('### With a session idle in transaction for the whole run', '',
+		`pgbench, ${ix.clients} clients throttled to ${f0(ix.rate)} commits/s, single-row INSERTs into messages on ${ix.channels} conversations`,
+		`until ${f0(ix.events)} rows are written; ${ix.configuration}. **idle**: before the run a session BEGINs, INSERTs a`,
+		'row (an xid and an event of its own, queued before all others) and stays idle in that transaction until the run is over,',
+		'so VACUUM removes none of the outbox rows deleted meanwhile; then it COMMITs. **clean**: the same without it. Figures per',
+		`${f0(ix.segment)} events delivered, in order: worker CPU per event; latency from COMMIT (track_commit_timestamp) to the sink's`,
+		'receive of one conversation\'s events committed in that stretch.', '',
+		'| round / variant | pgbench TPS | worker CPU µs/event by stretch | p50 ms by stretch | p99 ms by stretch | lost | outbox after | its own event |',
+		'|---|---:|---|---|---|---:|---:|---|');
+	for (let i = 0; i < ix.rounds; i++)
+		for (const v of ['clean', 'idle']) {
+			const r = ix.runs[v][i];
+			out(`| ${i + 1} ${v} | ${f0(r.tps)} | ${segs(r)} | ${lats(r, 'p50_ms')} | ${lats(r, 'p99_ms')} | ${f0(r.lost)} | `
+				+ `${f1(r.outbox_bytes_after / 1048576)} MB | ${v === 'idle' ? (r.idle_event_delivered ? 'delivered after COMMIT' : '**not delivered**') : ''} |`);
+		}
+	// idle / clean per stretch (same round, same stretch): does any cost grow with the open transaction?
+	const stretch = (k, pick) => ix.runs.idle.flatMap((r, i) => r[k].map((x, s) => {
+		const c = ix.runs.clean[i][k][s];
+		return c && pick(c) ? pick(x) / pick(c) : NaN;
+	})).filter(Number.isFinite);
+	const cpu = stretch('cpu_segments', (x) => x.cpu_us_per_event);
+	const p50 = stretch('latency_segments', (x) => x.p50_ms);
+	const p99 = stretch('latency_segments', (x) => x.p99_ms);
+	const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+	const p99clean = ix.runs.clean.flatMap((r) => r.latency_segments.map((l) => l.p99_ms));
+	const cpuOk = Math.max(...cpu) <= 1.5;
+	const p50Ok = Math.max(...p50) <= 1.5;
+	const p99Ok = med(p99) <= 1.5;
+	const drained = ix.runs.idle.every((r) => r.idle_event_delivered && r.lost === 0);
+	out('',
+		`Idle / clean, stretch by stretch: worker CPU per event ${cpu.map(f2).join(', ')} (at most ${f2(Math.max(...cpu))}×);`,
+		`latency p50 ${p50.map(f2).join(', ')} (at most ${f2(Math.max(...p50))}×); p99 ${p99.map(f2).join(', ')} (median ${f2(med(p99))}×).`,
+		`The p99 of a stretch swings in the clean run alone (${p99clean.map(f1).join(', ')} ms): the p99 verdict is the median`,
+		`of the stretches' ratios, CPU and p50 must stay within 1.5× in every stretch. Whole run: CPU ${f2(ix.cpu_ratio.median)}×.`,
+		growth(ix, f0, f2)
+		+ ` The outbox's table and index do grow (${f1(ix.runs.idle[0].outbox_bytes_after / 1048576)} MB against`
+		+ ` ${f1(ix.runs.clean[0].outbox_bytes_after / 1048576)} MB): VACUUM may not remove what the open transaction may still see.`, '');
+	summary.push([`Idle transaction open for ${f0(ix.events)} events: worker CPU and latency vs without, per stretch`, '≤ 1.5×',
+		`CPU ≤ ${f2(Math.max(...cpu))}×, p50 ≤ ${f2(Math.max(...p50))}×, p99 median ${f2(med(p99))}×`, met(cpuOk && p50Ok && p99Ok && drained)]);
+}

@@ -124,11 +124,16 @@ export async function outboxBytes(pg) {
 
 export { startSoketi, freePort, onExit };
 
-/** A minimal HTTP server (child process) that answers every request 200 {}. */
-export async function startSink() {
+/**
+ * A minimal HTTP server (child process) that answers every request 200 {};
+ * with probeChannel, .probe() returns {id: wall-clock ms} of the events on
+ * it that arrived since the last call (sink.mjs).
+ */
+export async function startSink({ probeChannel } = {}) {
 	const port = await freePort();
 	const script = new URL('./sink.mjs', import.meta.url).pathname;
-	const child = spawn(process.execPath, [script, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+	const child = spawn(process.execPath, [script, String(port), ...(probeChannel ? [probeChannel] : [])],
+		{ stdio: ['ignore', 'pipe', 'inherit'] });
 	const unregister = onExit(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } });
 	await new Promise((resolve, reject) => {
 		child.stdout.once('data', resolve);
@@ -137,6 +142,7 @@ export async function startSink() {
 	const exited = new Promise((r) => child.once('exit', r));
 	return {
 		host: '127.0.0.1', port, pid: child.pid,
+		probe: async () => (await fetch(`http://127.0.0.1:${port}/probe`)).json(),
 		destroy: async () => { child.kill('SIGTERM'); await exited; unregister(); },
 	};
 }
