@@ -4,6 +4,7 @@
 -- rtpush's SQL objects since 0.6 live here, one section per concern, in
 -- the order of the install script's sections:
 --   20 delivery  (the worker's read of a large transaction)
+--   60 many databases (the cluster's delivery workers, superusers only)
 -- There is no rtpush--0.7.sql: CREATE EXTENSION rtpush installs 0.1 and
 -- applies the update scripts up to this one, so a new install and an
 -- updated one are the same.
@@ -60,3 +61,35 @@ LANGUAGE sql STABLE AS $$
     ORDER BY o.xid, o.id
     LIMIT n
 $$;
+
+-- =====================================================================
+-- 60: many databases (src/launcher.c starts a delivery worker per
+-- database; src/status_slots.c shows their slots)
+-- =====================================================================
+
+-- ---------------------------------------------------------------------
+-- 60.1 The cluster's delivery workers, one row per database that has a
+-- slot (rtpush.max_databases of them), seen from any database.  It names
+-- every database of the cluster: superusers only, granted to no one.
+-- rtpush.status still shows this database's own worker.
+-- ---------------------------------------------------------------------
+CREATE FUNCTION rtpush.database_workers(
+    OUT datid oid, OUT datname text, OUT pid integer, OUT state text,
+    OUT in_flight integer, OUT held integer, OUT delivered bigint, OUT failed bigint,
+    OUT last_error text, OUT last_error_at timestamptz,
+    OUT last_success_at timestamptz, OUT started_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'rtpush_database_workers'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION rtpush.database_workers() IS
+    'rtpush: every database''s delivery worker, from shared memory (superusers only)';
+
+CREATE VIEW rtpush.databases AS
+SELECT * FROM rtpush.database_workers();
+
+COMMENT ON VIEW rtpush.databases IS
+    'rtpush: the cluster''s delivery workers, one row per database with a slot (superusers only)';
+
+REVOKE ALL ON FUNCTION rtpush.database_workers() FROM PUBLIC;
+REVOKE ALL ON rtpush.databases FROM PUBLIC;

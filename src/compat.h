@@ -8,6 +8,8 @@
  *   17: makeJsonLexContextCstringLen() takes the context to fill (NULL:
  *       allocate) and is undone by freeJsonLexContext();
  *       CreateWaitEventSet() takes a ResourceOwner, not a MemoryContext
+ *   15.4 (and 16): a DROP DATABASE interrupted halfway leaves an invalid
+ *       database (database_is_invalid_form()); before 15.4 there is none
  *   18: pg_attribute_noreturn() is gone: pg_noreturn goes before the
  *       declaration; RelationGetPrimaryKeyIndex() takes deferrable_ok
  *
@@ -67,6 +69,13 @@ compat_json_lexer_free(JsonLexContext *lex)
 #define compat_wait_event_set(nevents) CreateWaitEventSet(NULL, (nevents))
 #else
 #define compat_wait_event_set(nevents) CreateWaitEventSet(CurrentMemoryContext, (nevents))
+#endif
+
+/* A database left invalid by an interrupted DROP DATABASE: never connect to it. */
+#if PG_VERSION_NUM >= 150004
+#define compat_database_is_invalid(datform) database_is_invalid_form(datform)
+#else
+#define compat_database_is_invalid(datform) false
 #endif
 
 /* PostgreSQL 18's primary key lookup can leave out deferrable keys: rtpush does not. */

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  * rtpush.c
  *	  Module entry point: defines the settings, reserves shared memory and
- *	  registers the delivery worker.  rtpush must be preloaded.
+ *	  registers the launcher, which starts the delivery workers.  rtpush
+ *	  must be preloaded.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -10,10 +11,11 @@
 #include "miscadmin.h"
 
 #include "dbguard.h"
+#include "install_warning.h"
+#include "launcher.h"
 #include "redact.h"
 #include "settings.h"
 #include "status.h"
-#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -30,10 +32,11 @@ _PG_init(void)
 
 	rtpush_define_settings();
 	rtpush_redact_init();
+	rtpush_install_warning_init();
 	rtpush_status_init();
 	rtpush_dbguard_init();
 
 	if (IsBinaryUpgrade)
 		return;
-	rtpush_register_worker();
+	rtpush_register_launcher();
 }

@@ -28,6 +28,7 @@ char	   *rtpush_scheme = NULL;
 char	   *rtpush_ca_file = NULL;
 char	   *rtpush_encryption_master_key = NULL;
 char	   *rtpush_database_name = NULL;
+int			rtpush_max_databases = RTPUSH_MAX_DATABASES_DEFAULT;
 int			rtpush_max_in_flight = 8;
 int			rtpush_batch_size = 10;
 int			rtpush_poll_interval = 1000;
@@ -234,9 +235,14 @@ define_endpoint_settings(void)
 static void
 define_worker_settings(void)
 {
-	DefineCustomStringVariable("rtpush.database_name", "Database the delivery worker connects to.",
-							   NULL, &rtpush_database_name, "postgres", PGC_POSTMASTER, 0,
+	DefineCustomStringVariable("rtpush.database_name", "The one database that gets a delivery worker; empty: every database with rtpush.",
+							   "Empty (the default since 0.7) starts a worker in each database that has the rtpush extension; a name restricts delivery to that database, as before 0.7, when the default was postgres.",
+							   &rtpush_database_name, "", PGC_POSTMASTER, 0,
 							   NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.max_databases", "Databases that can have a delivery worker at once.",
+							"Each takes one of max_worker_processes too; the launcher logs which database had to wait.",
+							&rtpush_max_databases, RTPUSH_MAX_DATABASES_DEFAULT, 1, RTPUSH_MAX_DATABASES_MAX,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("rtpush.max_in_flight", "Concurrent HTTP requests of the worker.",
 							NULL, &rtpush_max_in_flight, 8, 1, 256, PGC_SIGHUP, 0,
 							NULL, NULL, NULL);

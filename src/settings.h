@@ -30,8 +30,11 @@ extern char *rtpush_scheme;
 extern char *rtpush_ca_file;
 extern char *rtpush_encryption_master_key;	/* superuser-only, hidden */
 
-/* worker (restart) */
-extern char *rtpush_database_name;
+/* workers (restart) */
+extern char *rtpush_database_name;	/* '' = every database with rtpush */
+extern int	rtpush_max_databases;	/* slots: databases with a worker at once */
+#define RTPUSH_MAX_DATABASES_DEFAULT 16
+#define RTPUSH_MAX_DATABASES_MAX 1024
 
 /* delivery tuning (reload) */
 extern int	rtpush_max_in_flight;

@@ -1,15 +1,13 @@
 /*-------------------------------------------------------------------------
  * status.c
- *	  rtpush's shared memory, and the only file that sees it: the worker's
- *	  pid, latch, database and state, the DROP DATABASE guard's flags,
- *	  delivery counters, the commit-to-delivery latency histogram and the
- *	  parked channels, each read and written by one small function below;
- *	  the commit callback that wakes the worker; and rtpush.worker_status()
- *	  and rtpush.parked_channels(), which show them.
- *
- * The mutex protects every field but the counters and the histogram: those
- * are pg_atomic_uint64, added to and read without it (a reader may see one
- * counter ahead of another: the view is a sample, not a snapshot).
+ *	  rtpush's shared memory (its layout: status_int.h), a delivery
+ *	  worker's side of it: its database's slot (pid, latch, state,
+ *	  delivery counters, the commit-to-delivery latency histogram, the
+ *	  parked channels), each read and written by one small function below;
+ *	  the commit callback that wakes the worker of the committing database;
+ *	  and rtpush.worker_status() and rtpush.parked_channels(), which show
+ *	  the slot of the database they run in.  The launcher's side of the
+ *	  slots is status_slots.c.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -20,63 +18,62 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "postmaster/bgworker.h"
 #include "port/atomics.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "commands/dbcommands.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "status.h"
-
-#define RTPUSH_LATENCY_BUCKETS 200
-/* parked channels listed by rtpush.parked_channels(): the first ones parked */
-#define RTPUSH_PARKED_LISTED 16
+#include "settings.h"
+#include "status_int.h"
 
 /* Latency buckets: bucket b covers [LAT_BASE^b, LAT_BASE^(b+1)) microseconds. */
 #define LAT_BASE 1.1
 
-typedef struct RtpushShared
-{
-	slock_t		mutex;			/* protects the fields up to the counters */
-	pid_t		worker_pid;
-	Latch	   *worker_latch;
-	WorkerState state;
-	char		state_note[WORKER_STATE_NOTE_SIZE]; /* what to check, or "" */
-	bool		worker_connected;	/* connected to its database */
-	Oid			worker_dboid;	/* that database */
-	bool		db_dropped;		/* DROP DATABASE of it seen */
-	bool		connect_failed; /* the last worker could not connect to it */
-	TimestampTz started_at;
-	TimestampTz last_error_at;
-	TimestampTz last_success_at;
-	char		last_error[256];
-	int			in_flight;		/* requests in flight */
-	int			held;			/* events held in the worker's memory */
-	int			parked;			/* channels whose later events wait in the outbox */
-	int			nlisted;		/* of them named below */
-	char		parked_name[RTPUSH_PARKED_LISTED][RTPUSH_CHANNEL_NAME_SIZE];
-	TimestampTz parked_since[RTPUSH_PARKED_LISTED];
-	/* atomic: no lock */
-	pg_atomic_uint64 count[NCOUNTERS];
-	/* commit-to-2xx latency histogram, log-scaled microsecond buckets */
-	pg_atomic_uint64 latency[RTPUSH_LATENCY_BUCKETS];
-} RtpushShared;
-
-static RtpushShared *shared = NULL;
+RtpushShared *rtpush_shared = NULL;
+static RtpushShared *shared = NULL;		/* the same, for short */
+static RtpushSlot *my_slot = NULL;	/* a delivery worker's */
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool queued_in_xact = false;
 static bool xact_callback_registered = false;
 
+static Size
+shared_size(void)
+{
+	return add_size(offsetof(RtpushShared, slots),
+					mul_size(rtpush_max_databases, sizeof(RtpushSlot)));
+}
+
 static void
 status_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(RtpushShared)));
+	RequestAddinShmemSpace(MAXALIGN(shared_size()));
+}
+
+void
+rtpush_slot_reset(RtpushSlot *slot)
+{
+	SpinLockAcquire(&slot->mutex);
+	slot->worker_connected = false;
+	slot->exit_kind = SLOT_EXIT_STOPPED;
+	slot->state = WORKER_NOT_STARTED;
+	slot->state_note[0] = '\0';
+	slot->started_at = slot->last_error_at = slot->last_success_at = 0;
+	slot->last_error[0] = '\0';
+	slot->in_flight = slot->held = slot->parked = slot->nlisted = 0;
+	SpinLockRelease(&slot->mutex);
+	for (int i = 0; i < NCOUNTERS; i++)
+		pg_atomic_write_u64(&slot->count[i], 0);
+	for (int i = 0; i < RTPUSH_LATENCY_BUCKETS; i++)
+		pg_atomic_write_u64(&slot->latency[i], 0);
 }
 
 static void
@@ -88,17 +85,25 @@ status_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("rtpush", sizeof(RtpushShared), &found);
+	shared = ShmemInitStruct("rtpush", shared_size(), &found);
 	if (!found)
 	{
-		memset(shared, 0, sizeof(RtpushShared));
+		memset(shared, 0, shared_size());
 		SpinLockInit(&shared->mutex);
-		shared->state = WORKER_NOT_STARTED;
-		for (int i = 0; i < NCOUNTERS; i++)
-			pg_atomic_init_u64(&shared->count[i], 0);
-		for (int i = 0; i < RTPUSH_LATENCY_BUCKETS; i++)
-			pg_atomic_init_u64(&shared->latency[i], 0);
+		pg_atomic_init_u64(&shared->extension_generation, 0);
+		shared->nslots = rtpush_max_databases;
+		for (int s = 0; s < shared->nslots; s++)
+		{
+			RtpushSlot *slot = &shared->slots[s];
+
+			SpinLockInit(&slot->mutex);
+			for (int i = 0; i < NCOUNTERS; i++)
+				pg_atomic_init_u64(&slot->count[i], 0);
+			for (int i = 0; i < RTPUSH_LATENCY_BUCKETS; i++)
+				pg_atomic_init_u64(&slot->latency[i], 0);
+		}
 	}
+	rtpush_shared = shared;
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -117,25 +122,36 @@ rtpush_status_available(void)
 	return shared != NULL;
 }
 
+/* the slot of database dboid, or NULL; the caller holds shared->mutex */
+static RtpushSlot *
+slot_of_locked(Oid dboid)
+{
+	for (int s = 0; s < shared->nslots; s++)
+		if (shared->slots[s].dboid == dboid)
+			return &shared->slots[s];
+	return NULL;
+}
+
 /* ---- commit-time wakeup ---- */
 
+/* wakes the worker of this database: events in another are not its own */
 static void
 wake_worker(void)
 {
-	Latch	   *latch;
+	RtpushSlot *slot;
+	Latch	   *latch = NULL;
 
 	if (shared == NULL)
 		return;
 	SpinLockAcquire(&shared->mutex);
-	latch = shared->worker_latch;
-	/* events queued in another database are not the worker's to deliver */
-	if (shared->worker_dboid != MyDatabaseId)
-		latch = NULL;
+	slot = slot_of_locked(MyDatabaseId);
+	if (slot)
+		latch = slot->worker_latch;
 	SpinLockRelease(&shared->mutex);
 	if (latch)
 	{
 		SetLatch(latch);
-		pg_atomic_fetch_add_u64(&shared->count[COUNT_WAKEUPS], 1);
+		pg_atomic_fetch_add_u64(&slot->count[COUNT_WAKEUPS], 1);
 	}
 }
 
@@ -174,92 +190,92 @@ rtpush_note_queued(void)
 
 /* ---- the worker's life ---- */
 
-void
-rtpush_status_worker_started(void)
+static bool
+is_aside_locked(Oid dboid)
 {
+	for (int i = 0; i < RTPUSH_MAX_ASIDE; i++)
+		if (shared->aside[i] == dboid)
+			return true;
+	return false;
+}
+
+/*
+ * Under the same lock as rtpush_status_step_aside(): either the guard sees
+ * this worker's pid and stops it, or the worker sees the guard and leaves.
+ */
+bool
+rtpush_status_attach(int slot, Oid dboid)
+{
+	RtpushSlot *s;
+	bool		ok;
 	TimestampTz now = GetCurrentTimestamp();
 
+	if (slot < 0 || slot >= shared->nslots)
+		return false;
+	s = &shared->slots[slot];
 	SpinLockAcquire(&shared->mutex);
-	shared->worker_pid = MyProcPid;
-	shared->worker_latch = MyLatch;
-	shared->started_at = now;
+	ok = s->dboid == dboid && s->worker_pid == 0 && !is_aside_locked(dboid);
+	if (ok)
+	{
+		s->worker_pid = MyProcPid;
+		s->worker_latch = MyLatch;
+	}
 	SpinLockRelease(&shared->mutex);
+	if (!ok)
+		return false;
+	my_slot = s;
+	SpinLockAcquire(&s->mutex);
+	s->exit_kind = SLOT_EXIT_ERROR; /* until it says otherwise */
+	s->started_at = now;
+	SpinLockRelease(&s->mutex);
+	return true;
 }
 
 void
 rtpush_status_worker_connected(void)
 {
-	SpinLockAcquire(&shared->mutex);
-	shared->connect_failed = false;
-	shared->worker_connected = true;
-	shared->worker_dboid = MyDatabaseId;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->worker_connected = true;
+	SpinLockRelease(&my_slot->mutex);
 }
 
 void
-rtpush_status_worker_exited(bool connecting)
+rtpush_status_worker_exited(SlotExit how, uint64 generation)
 {
-	SpinLockAcquire(&shared->mutex);
-	if (connecting && !shared->worker_connected)
-		shared->connect_failed = true;	/* the next worker waits for it */
-	shared->worker_pid = 0;
-	shared->worker_latch = NULL;
-	shared->worker_connected = false;
-	shared->worker_dboid = InvalidOid;
-	shared->state = WORKER_STOPPED;
-	shared->state_note[0] = '\0';
-	shared->in_flight = 0;
-	SpinLockRelease(&shared->mutex);
-}
+	Latch	   *launcher;
 
-/* reads one bool field under the lock */
-static bool
-read_flag(const bool *field)
-{
-	bool		v;
-
+	if (my_slot == NULL)
+		return;
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->worker_connected = false;
+	my_slot->exit_kind = how;
+	my_slot->probe_generation = generation;
+	my_slot->state = WORKER_STOPPED;
+	my_slot->state_note[0] = '\0';
+	my_slot->in_flight = 0;
+	SpinLockRelease(&my_slot->mutex);
 	SpinLockAcquire(&shared->mutex);
-	v = *field;
+	my_slot->worker_pid = 0;
+	my_slot->worker_latch = NULL;
+	/* the launcher that started it is gone: the new one knows not the slot */
+	if (shared->launcher_pid != MyBgworkerEntry->bgw_notify_pid)
+		my_slot->dboid = InvalidOid;
+	launcher = shared->launcher_latch;
 	SpinLockRelease(&shared->mutex);
-	return v;
+	if (launcher)
+		SetLatch(launcher);
+	my_slot = NULL;
 }
 
 bool
-rtpush_status_connect_failed(void)
+rtpush_status_stepping_aside(void)
 {
-	return read_flag(&shared->connect_failed);
-}
+	bool		aside;
 
-/* ---- the DROP DATABASE guard ---- */
-
-bool
-rtpush_status_worker_is_connected(void)
-{
-	return read_flag(&shared->worker_connected);
-}
-
-bool
-rtpush_status_db_dropped(void)
-{
-	return read_flag(&shared->db_dropped);
-}
-
-void
-rtpush_status_set_db_dropped(bool dropped, pid_t *connected_pid, Latch **latch)
-{
 	SpinLockAcquire(&shared->mutex);
-	shared->db_dropped = dropped;
-	*latch = shared->worker_latch;
-	*connected_pid = shared->worker_connected ? shared->worker_pid : 0;
+	aside = my_slot && is_aside_locked(my_slot->dboid);
 	SpinLockRelease(&shared->mutex);
-}
-
-void
-rtpush_status_connectable(void)
-{
-	SpinLockAcquire(&shared->mutex);
-	shared->connect_failed = false;
-	SpinLockRelease(&shared->mutex);
+	return aside;
 }
 
 /* ---- worker side: state, errors, counters ---- */
@@ -267,10 +283,10 @@ rtpush_status_connectable(void)
 void
 rtpush_status_set_state(WorkerState state, const char *note)
 {
-	SpinLockAcquire(&shared->mutex);
-	shared->state = state;
-	strlcpy(shared->state_note, note ? note : "", sizeof(shared->state_note));
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->state = state;
+	strlcpy(my_slot->state_note, note ? note : "", sizeof(my_slot->state_note));
+	SpinLockRelease(&my_slot->mutex);
 }
 
 void
@@ -278,10 +294,10 @@ rtpush_status_error(const char *msg)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	SpinLockAcquire(&shared->mutex);
-	strlcpy(shared->last_error, msg, sizeof(shared->last_error));
-	shared->last_error_at = now;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&my_slot->mutex);
+	strlcpy(my_slot->last_error, msg, sizeof(my_slot->last_error));
+	my_slot->last_error_at = now;
+	SpinLockRelease(&my_slot->mutex);
 }
 
 void
@@ -289,36 +305,36 @@ rtpush_status_delivered(int nevents, double latency_us_each[])
 {
 	TimestampTz now;
 
-	pg_atomic_fetch_add_u64(&shared->count[COUNT_DELIVERED], nevents);
+	pg_atomic_fetch_add_u64(&my_slot->count[COUNT_DELIVERED], nevents);
 	for (int i = 0; i < nevents; i++)
 	{
 		double		us = latency_us_each[i];
 		int			b = us <= 1.0 ? 0 : (int) (log(us) / log(LAT_BASE));
 
 		b = Min(Max(b, 0), RTPUSH_LATENCY_BUCKETS - 1);
-		pg_atomic_fetch_add_u64(&shared->latency[b], 1);
+		pg_atomic_fetch_add_u64(&my_slot->latency[b], 1);
 	}
 	now = GetCurrentTimestamp();
-	SpinLockAcquire(&shared->mutex);
-	shared->last_success_at = now;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->last_success_at = now;
+	SpinLockRelease(&my_slot->mutex);
 }
 
 void
 rtpush_status_count(StatusCounter c)
 {
 	Assert(c >= 0 && c < NCOUNTERS);
-	pg_atomic_fetch_add_u64(&shared->count[c], 1);
+	pg_atomic_fetch_add_u64(&my_slot->count[c], 1);
 }
 
 void
 rtpush_status_counts(int in_flight, int held, int parked)
 {
-	SpinLockAcquire(&shared->mutex);
-	shared->in_flight = in_flight;
-	shared->held = held;
-	shared->parked = parked;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->in_flight = in_flight;
+	my_slot->held = held;
+	my_slot->parked = parked;
+	SpinLockRelease(&my_slot->mutex);
 }
 
 /* Lists a channel just parked (the first RTPUSH_PARKED_LISTED only). */
@@ -327,23 +343,23 @@ rtpush_status_parked(const char *channel)
 {
 	TimestampTz now = GetCurrentTimestamp();
 
-	SpinLockAcquire(&shared->mutex);
-	if (shared->nlisted < RTPUSH_PARKED_LISTED)
+	SpinLockAcquire(&my_slot->mutex);
+	if (my_slot->nlisted < RTPUSH_PARKED_LISTED)
 	{
-		int			i = shared->nlisted++;
+		int			i = my_slot->nlisted++;
 
-		strlcpy(shared->parked_name[i], channel, RTPUSH_CHANNEL_NAME_SIZE);
-		shared->parked_since[i] = now;
+		strlcpy(my_slot->parked_name[i], channel, RTPUSH_CHANNEL_NAME_SIZE);
+		my_slot->parked_since[i] = now;
 	}
-	SpinLockRelease(&shared->mutex);
+	SpinLockRelease(&my_slot->mutex);
 }
 
 void
 rtpush_status_unparked(void)
 {
-	SpinLockAcquire(&shared->mutex);
-	shared->nlisted = 0;
-	SpinLockRelease(&shared->mutex);
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->nlisted = 0;
+	SpinLockRelease(&my_slot->mutex);
 }
 
 /* ---- SQL ---- */
@@ -382,10 +398,58 @@ latency_quantile(uint64 *hist, uint64 total, double q, bool *isnull)
 	return Float8GetDatum(pow(LAT_BASE, RTPUSH_LATENCY_BUCKETS) / 1000.0);
 }
 
-static Datum
-counter(StatusCounter c)
+/*
+ * Copies the fields under the slot's lock, then the counters and the
+ * histogram, into copy (not the header's fields: dboid, pid, latch).
+ */
+void
+rtpush_slot_copy(RtpushSlot *slot, RtpushSlot *copy)
 {
-	return Int64GetDatum(pg_atomic_read_u64(&shared->count[c]));
+	SpinLockAcquire(&slot->mutex);
+	memcpy(&copy->worker_connected, &slot->worker_connected,
+		   offsetof(RtpushSlot, count) - offsetof(RtpushSlot, worker_connected));
+	SpinLockRelease(&slot->mutex);
+	for (int c = 0; c < NCOUNTERS; c++)
+		pg_atomic_init_u64(&copy->count[c], pg_atomic_read_u64(&slot->count[c]));
+	for (int b = 0; b < RTPUSH_LATENCY_BUCKETS; b++)
+		pg_atomic_init_u64(&copy->latency[b], pg_atomic_read_u64(&slot->latency[b]));
+}
+
+/*
+ * What rtpush.status shows in this database: a copy of its slot (the
+ * fields under the slot's lock, counters and histogram read after), or
+ * without one of its own: while rtpush.database_name names another
+ * database, that database's slot (as with the one worker of old), or
+ * waiting_for_database when it has none; else waiting_for_worker when
+ * some database found no free slot, not_started otherwise.
+ */
+static void
+shown_slot(RtpushSlot *copy)
+{
+	Oid			dboid = MyDatabaseId;
+	RtpushSlot *slot;
+
+	memset(copy, 0, sizeof(*copy));
+	if (rtpush_database_name[0] != '\0')
+		dboid = get_database_oid(rtpush_database_name, true);
+	SpinLockAcquire(&shared->mutex);
+	slot = OidIsValid(dboid) ? slot_of_locked(dboid) : NULL;
+	copy->state = dboid != MyDatabaseId ? WORKER_WAITING_FOR_DATABASE :
+		shared->slots_short ? WORKER_WAITING_FOR_WORKER : WORKER_NOT_STARTED;
+	if (copy->state == WORKER_WAITING_FOR_WORKER)
+		strlcpy(copy->state_note, "rtpush.max_databases", sizeof(copy->state_note));
+	if (slot)
+		copy->worker_pid = slot->worker_pid;
+	SpinLockRelease(&shared->mutex);
+	if (slot == NULL)
+		return;
+	rtpush_slot_copy(slot, copy);
+}
+
+static Datum
+counter(RtpushSlot *s, StatusCounter c)
+{
+	return Int64GetDatum(pg_atomic_read_u64(&s->count[c]));
 }
 
 PG_FUNCTION_INFO_V1(rtpush_worker_status);
@@ -398,42 +462,39 @@ rtpush_worker_status(PG_FUNCTION_ARGS)
 	uint64		hist[RTPUSH_LATENCY_BUCKETS];
 	uint64		total = 0;
 	char		state[WORKER_STATE_TEXT_SIZE];
-	RtpushShared s;
+	RtpushSlot *s;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	require_shared();
-
-	/* the fields under the lock, not the atomics after them */
-	SpinLockAcquire(&shared->mutex);
-	memcpy(&s, shared, offsetof(RtpushShared, count));
-	SpinLockRelease(&shared->mutex);
+	s = palloc(sizeof(RtpushSlot));
+	shown_slot(s);
 	for (int b = 0; b < RTPUSH_LATENCY_BUCKETS; b++)
-		total += (hist[b] = pg_atomic_read_u64(&shared->latency[b]));
-	worker_state_text(s.state, s.state_note, state, sizeof(state));
+		total += (hist[b] = pg_atomic_read_u64(&s->latency[b]));
+	worker_state_text(s->state, s->state_note, state, sizeof(state));
 
-	v[0] = Int32GetDatum(s.worker_pid);
-	n[0] = (s.worker_pid == 0);
+	v[0] = Int32GetDatum(s->worker_pid);
+	n[0] = (s->worker_pid == 0);
 	v[1] = CStringGetTextDatum(state);
-	v[2] = Int32GetDatum(s.in_flight);
-	v[3] = Int32GetDatum(s.held);
-	v[4] = counter(COUNT_DELIVERED);
-	v[5] = counter(COUNT_RETRIED);
-	v[6] = counter(COUNT_FAILED);
-	v[7] = counter(COUNT_DEAD);
-	v[8] = counter(COUNT_REQUESTS);
-	v[9] = CStringGetTextDatum(s.last_error);
-	n[9] = (s.last_error[0] == '\0');
-	v[10] = TimestampTzGetDatum(s.last_error_at);
-	n[10] = (s.last_error_at == 0);
-	v[11] = TimestampTzGetDatum(s.last_success_at);
-	n[11] = (s.last_success_at == 0);
+	v[2] = Int32GetDatum(s->in_flight);
+	v[3] = Int32GetDatum(s->held);
+	v[4] = counter(s, COUNT_DELIVERED);
+	v[5] = counter(s, COUNT_RETRIED);
+	v[6] = counter(s, COUNT_FAILED);
+	v[7] = counter(s, COUNT_DEAD);
+	v[8] = counter(s, COUNT_REQUESTS);
+	v[9] = CStringGetTextDatum(s->last_error);
+	n[9] = (s->last_error[0] == '\0');
+	v[10] = TimestampTzGetDatum(s->last_error_at);
+	n[10] = (s->last_error_at == 0);
+	v[11] = TimestampTzGetDatum(s->last_success_at);
+	n[11] = (s->last_success_at == 0);
 	v[12] = latency_quantile(hist, total, 0.50, &n[12]);
 	v[13] = latency_quantile(hist, total, 0.99, &n[13]);
-	v[14] = TimestampTzGetDatum(s.started_at);
-	n[14] = (s.started_at == 0);
-	v[15] = counter(COUNT_WAKEUPS);
-	v[16] = Int32GetDatum(s.parked);
+	v[14] = TimestampTzGetDatum(s->started_at);
+	n[14] = (s->started_at == 0);
+	v[15] = counter(s, COUNT_WAKEUPS);
+	v[16] = Int32GetDatum(s->parked);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, v, n)));
 }
@@ -447,21 +508,15 @@ Datum
 rtpush_parked_channels(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char		(*name)[RTPUSH_CHANNEL_NAME_SIZE];
-	TimestampTz since[RTPUSH_PARKED_LISTED];
-	int			n;
+	RtpushSlot *s;
 
 	require_shared();
 	InitMaterializedSRF(fcinfo, 0);
-	name = palloc(sizeof(shared->parked_name));
-	SpinLockAcquire(&shared->mutex);
-	n = shared->nlisted;
-	memcpy(name, shared->parked_name, sizeof(shared->parked_name));
-	memcpy(since, shared->parked_since, sizeof(since));
-	SpinLockRelease(&shared->mutex);
-	for (int i = 0; i < n; i++)
+	s = palloc(sizeof(RtpushSlot));
+	shown_slot(s);
+	for (int i = 0; i < s->nlisted; i++)
 	{
-		Datum		v[2] = {CStringGetTextDatum(name[i]), TimestampTzGetDatum(since[i])};
+		Datum		v[2] = {CStringGetTextDatum(s->parked_name[i]), TimestampTzGetDatum(s->parked_since[i])};
 		bool		isnull[2] = {false, false};
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, isnull);

@@ -1,7 +1,16 @@
 /*-------------------------------------------------------------------------
  * worker.c
- *	  The delivery background worker: registration, signals, the main loop
- *	  and its short transactions.
+ *	  A delivery background worker, one per database (started by the
+ *	  launcher, launcher.c): its start, signals, the main loop and its
+ *	  short transactions.
+ *
+ * It takes the slot the launcher gave it in shared memory, connects to its
+ * database by oid and looks for the rtpush extension: without it, it says
+ * so in its slot and exits (code 0), and the launcher starts it again
+ * after a CREATE EXTENSION.  After a DROP EXTENSION it waits for the
+ * extension for EXTENSION_WAIT_MS, then leaves the same way.  The worker
+ * of a non-empty rtpush.database_name stays instead, waiting for the
+ * extension (waiting_for_extension), as the one worker did before 0.7.
  *
  * Each turn of the loop: write the outcomes of finished requests and fetch
  * newly committed events (one short transaction, no snapshot or lock kept
@@ -16,6 +25,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -31,7 +41,6 @@
 #include "utils/timestamp.h"
 
 #include "clock.h"
-#include "dbguard.h"
 #include "delivery.h"
 #include "delivery_health.h"
 #include "history_store.h"
@@ -40,11 +49,12 @@
 #include "schedule.h"
 #include "settings.h"
 #include "status.h"
-#include "worker.h"
+#include "worker_errors.h"
 
 PGDLLEXPORT void rtpush_worker_main(Datum arg);
 
 #define ERROR_PAUSE_MS 1000
+#define EXTENSION_WAIT_MS 60000 /* after DROP EXTENSION, then the worker leaves */
 
 static volatile sig_atomic_t got_sigterm = false;
 static Oid	extension_oid = InvalidOid;
@@ -54,37 +64,13 @@ static bool held_in_xact = false;	/* this transaction gave events to the held se
 static bool wake_pending = true;
 static bool recheck_extension = true;	/* look it up in the next transaction */
 static const char *reported_state = NULL; /* its name; NULL: report again */
-static bool connecting = false;	/* in BackgroundWorkerInitializeConnection */
+static SlotExit exit_how = SLOT_EXIT_ERROR; /* what the launcher is told */
+static uint64 generation_before_xact = 0;	/* CREATE EXTENSIONs counted then */
+static uint64 no_extension_generation = 0;	/* as of the last check that found none */
+static TimestampTz extension_lost_at = 0;	/* since when it is gone, or 0 */
+static char database_name[NAMEDATALEN];
 static TimestampTz error_until = 0; /* no transaction before, after an error */
 static Coalescer coalescer;	/* when a commit's fetch waits (schedule.h) */
-
-/* the last error logged, to log a repeated one once per interval */
-typedef struct RepeatedError
-{
-	int			sqlerrcode;
-	char		message[256];
-	TimestampTz logged_at;
-	int			repeats;		/* not logged since */
-	bool		in_xact;		/* in the turn's transaction, else outside it */
-} RepeatedError;
-
-static RepeatedError last_error;
-
-void
-rtpush_register_worker(void)
-{
-	BackgroundWorker w;
-
-	memset(&w, 0, sizeof(w));
-	w.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	w.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	w.bgw_restart_time = 1;
-	snprintf(w.bgw_library_name, BGW_MAXLEN, "rtpush");
-	snprintf(w.bgw_function_name, BGW_MAXLEN, "rtpush_worker_main");
-	snprintf(w.bgw_name, BGW_MAXLEN, "rtpush delivery worker");
-	snprintf(w.bgw_type, BGW_MAXLEN, "rtpush delivery worker");
-	RegisterBackgroundWorker(&w);
-}
 
 static void
 handle_sigterm(SIGNAL_ARGS)
@@ -100,14 +86,7 @@ static void
 worker_exit(int code, Datum arg)
 {
 	http_cleanup();
-	rtpush_status_worker_exited(connecting);
-}
-
-static void
-announce(void)
-{
-	rtpush_status_worker_started();
-	on_shmem_exit(worker_exit, (Datum) 0);
+	rtpush_status_worker_exited(exit_how, no_extension_generation);
 }
 
 /* ---- the short transaction ---- */
@@ -215,72 +194,15 @@ extension_ready(void)
 		extension_oid = oid;
 	}
 	if (!OidIsValid(oid))
-		fetch_more = false;		/* nothing to read until CREATE EXTENSION */
-	return OidIsValid(oid);
-}
-
-static const char *
-default_hint(int sqlerrcode)
-{
-	if (sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION)
-		return "The worker's database is read-only (default_transaction_read_only, or a standby): delivered events cannot be removed from the outbox. The worker tries again every second and goes on once writes are allowed; queued events stay in the outbox.";
-	return "The worker tries again in a second; queued events stay in the outbox.";
-}
-
-/*
- * Logs an error the worker caught, whole: SQLSTATE, message, detail, hint
- * (without one: that the worker goes on after a pause) and context.  The
- * same error again (SQLSTATE and message) within rtpush.log_failure_interval
- * is only counted; the next time it is logged, its hint says how often it
- * came meanwhile.  The log hook still redacts secrets.  Frees it.
- */
-static void
-log_caught_error(ErrorData *edata, bool in_xact)
-{
-	TimestampTz now = GetCurrentTimestamp();
-	bool		same = last_error.sqlerrcode == edata->sqlerrcode &&
-		strncmp(last_error.message, edata->message, sizeof(last_error.message) - 1) == 0;
-	const char *hint = edata->hint ? edata->hint : default_hint(edata->sqlerrcode);
-
-	rtpush_status_error(edata->message);
-	if (same && now < TimestampTzPlusMilliseconds(last_error.logged_at, rtpush_log_failure_interval))
 	{
-		last_error.repeats++;
-		FreeErrorData(edata);
-		return;
+		fetch_more = false;		/* nothing to read until CREATE EXTENSION */
+		no_extension_generation = generation_before_xact;
+		if (extension_lost_at == 0)
+			extension_lost_at = GetCurrentTimestamp();
 	}
-	ereport(LOG,
-			(errcode(edata->sqlerrcode),
-			 errmsg_internal("rtpush delivery worker: %s", edata->message),
-			 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
-			 same && last_error.repeats > 0 ?
-			 errhint("%s The same error came %d more times in the last %ld s, not logged.",
-					 hint, last_error.repeats,
-					 (long) ((now - last_error.logged_at) / USECS_PER_SEC)) :
-			 errhint("%s", hint),
-			 edata->context ? errcontext("%s", edata->context) : 0));
-	last_error.sqlerrcode = edata->sqlerrcode;
-	strlcpy(last_error.message, edata->message, sizeof(last_error.message));
-	last_error.logged_at = now;
-	last_error.repeats = 0;
-	last_error.in_xact = in_xact;
-	FreeErrorData(edata);
-}
-
-/*
- * A transaction (in_xact) or a turn went through: if the last error came
- * from such a step, say how often it came unlogged, and forget it.
- */
-static void
-error_cleared(bool in_xact)
-{
-	if (last_error.sqlerrcode == 0 || last_error.in_xact != in_xact)
-		return;
-	if (last_error.repeats > 0)
-		ereport(LOG,
-				(errmsg("rtpush delivery worker runs normally again; its last error came %d more times, not logged: %s",
-						last_error.repeats, last_error.message)));
-	memset(&last_error, 0, sizeof(last_error));
+	else
+		extension_lost_at = 0;
+	return OidIsValid(oid);
 }
 
 /*
@@ -297,6 +219,7 @@ run_transaction(bool fetch)
 	MemoryContext cxt = CurrentMemoryContext;
 
 	held_in_xact = false;
+	generation_before_xact = rtpush_status_extension_generation();
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
@@ -315,7 +238,7 @@ run_transaction(bool fetch)
 		CommitTransactionCommand();
 		MemoryContextSwitchTo(cxt);
 		delivery_outcomes_written();
-		error_cleared(true);
+		worker_error_cleared(true);
 	}
 	PG_CATCH();
 	{
@@ -326,7 +249,7 @@ run_transaction(bool fetch)
 		FlushErrorState();
 		AbortCurrentTransaction();
 		MemoryContextSwitchTo(cxt);
-		log_caught_error(edata, true);
+		worker_log_caught_error(edata, true);
 		outbox_drop_plans();
 		/* the history rows of what it held are gone: never send those */
 		if (held_in_xact && history_active())
@@ -493,7 +416,7 @@ guarded_turn(MemoryContext turn, bool *woken)
 	PG_TRY();
 	{
 		loop_once(turn, woken);
-		error_cleared(false);
+		worker_error_cleared(false);
 	}
 	PG_CATCH();
 	{
@@ -505,7 +428,7 @@ guarded_turn(MemoryContext turn, bool *woken)
 		/* nothing runs in a transaction here, but leave none behind */
 		AbortOutOfAnyTransaction();
 		MemoryContextSwitchTo(TopMemoryContext);
-		log_caught_error(edata, false);
+		worker_log_caught_error(edata, false);
 		MemoryContextReset(turn);
 		MemoryContextSwitchTo(turn);
 		start_over();
@@ -522,7 +445,7 @@ static void
 drain_on_exit(MemoryContext turn)
 {
 	TimestampTz stop_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													  rtpush_status_db_dropped() ? 500 : 2000);
+													  rtpush_status_stepping_aside() ? 500 : 2000);
 
 	rtpush_status_set_state(WORKER_STOPPING, NULL);
 	while (http_active() > 0 && GetCurrentTimestamp() < stop_at)
@@ -534,25 +457,74 @@ drain_on_exit(MemoryContext turn)
 		(void) run_transaction(false);
 }
 
+/*
+ * gone since DROP EXTENSION for EXTENSION_WAIT_MS: leave the slot (but
+ * rtpush.database_name's worker waits, as before 0.7)
+ */
+static bool
+extension_gone_long(void)
+{
+	return rtpush_database_name[0] == '\0' &&
+		!OidIsValid(extension_oid) && extension_lost_at != 0 &&
+		GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(extension_lost_at, EXTENSION_WAIT_MS);
+}
+
+/*
+ * At start, connected: is rtpush there?  Also reads the database's name.
+ * The CREATE EXTENSION count is read before the look: one that commits
+ * after it makes the launcher start a worker again.
+ */
+static bool
+extension_at_start(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			oid;
+	char	   *name;
+
+	no_extension_generation = rtpush_status_extension_generation();
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	oid = outbox_extension_oid();
+	name = get_database_name(MyDatabaseId);
+	strlcpy(database_name, name ? name : "", sizeof(database_name));
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(cxt);
+	return OidIsValid(oid);
+}
+
+/* takes its slot and connects; false: no rtpush in the database */
+static bool
+worker_start(Datum arg)
+{
+	Oid			dboid = DatumGetObjectId(arg);
+	int			slot;
+
+	memcpy(&slot, MyBgworkerEntry->bgw_extra, sizeof(slot));
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, handle_sigterm);
+	BackgroundWorkerUnblockSignals();
+	/* not its slot any more, or its database is being dropped or renamed */
+	if (!rtpush_status_attach(slot, dboid))
+		proc_exit(0);
+	on_shmem_exit(worker_exit, (Datum) 0);
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	rtpush_status_worker_connected();
+	pgstat_report_appname("rtpush delivery worker");
+	return extension_at_start();
+}
+
 void
 rtpush_worker_main(Datum arg)
 {
 	MemoryContext turn;
 	bool		woken = true;
 
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, handle_sigterm);
-	BackgroundWorkerUnblockSignals();
-	announce();
-	rtpush_dbguard_wait(&got_sigterm);
-	if (!got_sigterm && rtpush_status_connect_failed())
-		rtpush_dbguard_wait_connectable(&got_sigterm);
-	if (got_sigterm)
-		proc_exit(1);
-	connecting = true;
-	BackgroundWorkerInitializeConnection(rtpush_database_name, NULL, 0);
-	rtpush_status_worker_connected();
-	pgstat_report_appname("rtpush delivery worker");
+	/* rtpush.database_name's worker waits for the extension, as before 0.7 */
+	if (!worker_start(arg) && rtpush_database_name[0] == '\0')
+	{
+		exit_how = SLOT_EXIT_NO_EXTENSION;
+		proc_exit(0);
+	}
 	outbox_plan_settings();
 	http_init();
 	delivery_init();
@@ -563,10 +535,11 @@ rtpush_worker_main(Datum arg)
 
 	ereport(LOG,
 			(errmsg("rtpush delivery worker started in database \"%s\"",
-					rtpush_database_name)));
-	while (!got_sigterm)
+					database_name)));
+	while (!got_sigterm && !extension_gone_long())
 		guarded_turn(turn, &woken);
 	drain_on_exit(turn);
-	/* exit code 1: the postmaster starts the worker again unless shutting down */
-	proc_exit(1);
+	/* the launcher starts it again, or after a CREATE EXTENSION */
+	exit_how = got_sigterm ? SLOT_EXIT_STOPPED : SLOT_EXIT_NO_EXTENSION;
+	proc_exit(0);
 }

@@ -16,6 +16,7 @@ typedef struct StateName
 
 static const StateName state_names[] = {
 	[WORKER_NOT_STARTED] = {"not_started", NULL},
+	[WORKER_WAITING_FOR_WORKER] = {"waiting_for_worker", "rtpush.max_databases, max_worker_processes"},
 	[WORKER_WAITING_FOR_DATABASE] = {"waiting_for_database", "rtpush.database_name"},
 	[WORKER_WAITING_FOR_EXTENSION] = {"waiting_for_extension", "CREATE EXTENSION rtpush"},
 	[WORKER_NOT_CONFIGURED] = {"not_configured", "rtpush.app_id, rtpush.key, rtpush.secret"},

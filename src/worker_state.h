@@ -7,11 +7,14 @@
  * rtpush.key, rtpush.secret)").  The transitions:
  *
  *   not_started        until the first worker reports a state
+ *   waiting_for_worker the launcher could not start a worker for the
+ *                      database: every slot (rtpush.max_databases) or every
+ *                      background worker (max_worker_processes) is taken
  *   waiting_for_database
- *                      rtpush.database_name is being dropped or gone, or
- *                      the last worker could not connect to it; once it
- *                      is back the worker exits and the postmaster starts
- *                      one that connects
+ *                      shown in another database while rtpush.database_name
+ *                      names a database that is gone, being dropped or
+ *                      refusing connections; the launcher starts its worker
+ *                      once it is back
  *   each turn of the main loop, the first of these that holds:
  *     waiting_for_extension  no CREATE EXTENSION rtpush in the database yet
  *     not_configured         rtpush.app_id, rtpush.key or rtpush.secret empty
@@ -24,9 +27,9 @@
  *     waiting_to_retry       events held, each waiting for its retry
  *     idle                   nothing held
  *   stopping           SIGTERM: requests in flight get a moment to finish
- *   stopped            the worker exited (the postmaster starts it again
- *                      after a second, unless the server shuts down); a
- *                      new worker shows it until it reports a state
+ *   stopped            the worker exited (the launcher starts it again: at
+ *                      once after SIGTERM, after a growing backoff after an
+ *                      error); a new worker shows it until it reports a state
  *-------------------------------------------------------------------------
  */
 #ifndef RTPUSH_WORKER_STATE_H
@@ -35,6 +38,7 @@
 typedef enum WorkerState
 {
 	WORKER_NOT_STARTED,
+	WORKER_WAITING_FOR_WORKER,
 	WORKER_WAITING_FOR_DATABASE,
 	WORKER_WAITING_FOR_EXTENSION,
 	WORKER_NOT_CONFIGURED,
