@@ -45,9 +45,7 @@ is(scalar(grep { ($hist{"$_->[3]|$_->[1]"} // '') ne $_->[4] } @positioned), 0,
 	'history holds each of the ' . scalar(@positioned) . ' events sent with a position, at that position');
 
 # 0.3 + UPDATE equals a fresh install of 0.4
-$node->safe_psql('postgres', 'CREATE DATABASE fresh');
-$node->safe_psql('fresh', "CREATE EXTENSION rtpush VERSION '0.4'");
-same_extension($node, 'app', 'fresh', 'rtpush', 'app (0.3 + UPDATE) equals a fresh install of 0.4');
+same_as_fresh($node, '0.3', '0.4');
 
 $sink->stop;
 $node->stop;

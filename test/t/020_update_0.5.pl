@@ -100,9 +100,7 @@ SKIP:
 }
 
 # 0.4 + UPDATE equals a fresh install of 0.5
-$node->safe_psql('postgres', 'CREATE DATABASE fresh');
-$node->safe_psql('fresh', "CREATE EXTENSION rtpush VERSION '0.5'");
-same_extension($node, 'app', 'fresh', 'rtpush', 'app (0.4 + UPDATE) equals a fresh install of 0.5');
+same_as_fresh($node, '0.4', '0.5');
 
 $sink->stop;
 $node->stop;

@@ -40,15 +40,7 @@ my $c = $sink->counts;
 is(scalar(grep { ($c->{$_} // 0) != 1 } 1 .. 350), 0, 'each event delivered exactly once');
 ok($node->poll_query_until('app', 'SELECT count(*) = 0 FROM rtpush.outbox'), 'outbox empty');
 
-# positions increase per channel across the update
-my %last;
-my $back = 0;
-for my $e (grep { defined $_->[4] } @{ $sink->events })
-{
-	$back++ if defined $last{ $e->[1] } && $e->[4] <= $last{ $e->[1] };
-	$last{ $e->[1] } = $e->[4];
-}
-is($back, 0, 'positions increase per channel across the update');
+positions_increase($sink, 'positions increase per channel across the update');
 
 my $max = $node->safe_psql('app', 'SELECT max(position) FROM rtpush.history_events');
 is($node->safe_psql('app', 'SELECT rtpush.history_last_position()', extra_params => [ '-U', 'bootstrap_app' ]),
@@ -59,9 +51,7 @@ $node->safe_psql('app', q{REVOKE ALL ON FUNCTION rtpush.history_last_position() 
                           REVOKE ALL ON SCHEMA rtpush FROM bootstrap_app; DROP ROLE bootstrap_app});
 
 # 0.5 + UPDATE equals a fresh install of 0.6
-$node->safe_psql('postgres', 'CREATE DATABASE fresh');
-$node->safe_psql('fresh', "CREATE EXTENSION rtpush VERSION '0.6'");
-same_extension($node, 'app', 'fresh', 'rtpush', 'app (0.5 + UPDATE) equals a fresh install of 0.6');
+same_as_fresh($node, '0.5', '0.6');
 
 $sink->stop;
 $node->stop;

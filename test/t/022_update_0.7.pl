@@ -42,20 +42,10 @@ my $c = $sink->counts;
 is(scalar(grep { ($c->{$_} // 0) != 1 } 1 .. 350, 1001 .. 6000), 0, 'each event delivered exactly once');
 ok($node->poll_query_until('app', 'SELECT count(*) = 0 FROM rtpush.outbox'), 'outbox empty');
 
-# positions increase per channel across the update
-my %last;
-my $back = 0;
-for my $e (grep { defined $_->[4] } @{ $sink->events })
-{
-	$back++ if defined $last{ $e->[1] } && $e->[4] <= $last{ $e->[1] };
-	$last{ $e->[1] } = $e->[4];
-}
-is($back, 0, 'positions increase per channel across the update');
+positions_increase($sink, 'positions increase per channel across the update');
 
 # 0.6 + UPDATE equals a fresh install of 0.7
-$node->safe_psql('postgres', 'CREATE DATABASE fresh');
-$node->safe_psql('fresh', "CREATE EXTENSION rtpush VERSION '0.7'");
-same_extension($node, 'app', 'fresh', 'rtpush', 'app (0.6 + UPDATE) equals a fresh install of 0.7');
+same_as_fresh($node, '0.6', '0.7');
 
 $sink->stop;
 $node->stop;

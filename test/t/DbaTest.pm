@@ -28,7 +28,8 @@ use warnings;
 use Exporter 'import';
 use Test::More;
 
-our @EXPORT = qw(describe_extension same_extension rules_sql update_path_exists update_while_queued);
+our @EXPORT = qw(describe_extension same_extension rules_sql update_path_exists update_while_queued
+  positions_increase same_as_fresh);
 
 my $SQL = q{
 WITH ext AS (SELECT oid, extname, extversion, extconfig, extcondition FROM pg_extension WHERE extname = :'ext'),
@@ -158,6 +159,30 @@ sub update_while_queued
 	is($node->safe_psql('app', q{SELECT extversion FROM pg_extension WHERE extname = 'rtpush'}), $to, "updated to $to");
 	is($node->safe_psql('app', 'SELECT count(*) FROM rtpush.outbox'), $last - $first + 1,
 		'every queued event is still queued');
+}
+
+# The sink's events that carry a position (rtpush_position): per channel,
+# each greater than the one before, across whatever happened meanwhile.
+sub positions_increase
+{
+	my ($sink, $name) = @_;
+	my (%last, $back);
+	$back = 0;
+	for my $e (grep { defined $_->[4] } @{ $sink->events })
+	{
+		$back++ if defined $last{ $e->[1] } && $e->[4] <= $last{ $e->[1] };
+		$last{ $e->[1] } = $e->[4];
+	}
+	is($back, 0, $name);
+}
+
+# Database app, at $from and updated, equals a fresh install of $to.
+sub same_as_fresh
+{
+	my ($node, $from, $to) = @_;
+	$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+	$node->safe_psql('fresh', "CREATE EXTENSION rtpush VERSION '$to'");
+	same_extension($node, 'app', 'fresh', 'rtpush', "app ($from + UPDATE) equals a fresh install of $to");
 }
 
 1;
