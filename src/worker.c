@@ -40,6 +40,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "app.h"
 #include "clock.h"
 #include "delivery.h"
 #include "delivery_health.h"
@@ -212,6 +213,14 @@ extension_ready(void)
  * per-turn one, is restored after each, so that per-turn memory is freed
  * with the turn.
  */
+/* a reload, or this database's app changed: sizes and limits again */
+static void
+settings_changed(void)
+{
+	outbox_settings_changed();
+	delivery_settings_changed();
+}
+
 static bool
 run_transaction(bool fetch)
 {
@@ -229,6 +238,8 @@ run_transaction(bool fetch)
 		pgstat_report_activity(STATE_RUNNING, "rtpush: recording outcomes, fetching events");
 		if (extension_ready())
 		{
+			if (rtpush_app_refresh())	/* rtpush.set_app() in this database */
+				settings_changed();
 			write_outcomes();
 			if (fetch)
 				fetch_events();
@@ -275,7 +286,7 @@ current_state(const char **note)
 	*note = NULL;
 	if (!OidIsValid(extension_oid))
 		return WORKER_WAITING_FOR_EXTENSION;
-	if (!(rtpush_app_id[0] && rtpush_key[0] && rtpush_secret[0]))
+	if (!rtpush_app_configured(rtpush_app_cached()))
 		return WORKER_NOT_CONFIGURED;
 	if ((*note = health_state()) != NULL)
 		return WORKER_MISCONFIGURED;
@@ -325,8 +336,7 @@ reload_if_asked(void)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
-		outbox_settings_changed();
-		delivery_settings_changed();
+		settings_changed();
 	}
 }
 
