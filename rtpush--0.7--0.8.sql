@@ -3,12 +3,47 @@
 -- 0.1 to 0.7 are released: their scripts are never edited.  Changes to
 -- rtpush's SQL objects since 0.7 live here, one section per concern, in
 -- the order of the install script's sections:
+--   60 many databases (the app of each worker in rtpush.databases)
 --   70 a database's own Pusher app (rtpush.set_app)
 -- There is no rtpush--0.8.sql: CREATE EXTENSION rtpush installs 0.1 and
 -- applies the update scripts up to this one, so a new install and an
 -- updated one are the same.
 
 \echo Use "ALTER EXTENSION rtpush UPDATE TO '0.8'" to load this file. \quit
+
+-- =====================================================================
+-- 60: many databases (src/status_slots.c)
+-- =====================================================================
+
+-- ---------------------------------------------------------------------
+-- 60.2 rtpush.databases (0.7, 60.1) also names the app each worker
+-- delivers to: app_source is 'database' (rtpush.set_app) or 'cluster'.
+-- Both are NULL while the database has no worker.  Still superusers only.
+-- ---------------------------------------------------------------------
+DROP VIEW rtpush.databases;
+DROP FUNCTION rtpush.database_workers();
+
+CREATE FUNCTION rtpush.database_workers(
+    OUT datid oid, OUT datname text, OUT pid integer, OUT state text,
+    OUT in_flight integer, OUT held integer, OUT delivered bigint, OUT failed bigint,
+    OUT last_error text, OUT last_error_at timestamptz,
+    OUT last_success_at timestamptz, OUT started_at timestamptz,
+    OUT app_source text, OUT app_id text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'rtpush_database_workers'
+LANGUAGE C VOLATILE STRICT;
+
+COMMENT ON FUNCTION rtpush.database_workers() IS
+    'rtpush: every database''s delivery worker, from shared memory (superusers only)';
+
+CREATE VIEW rtpush.databases AS
+SELECT * FROM rtpush.database_workers();
+
+COMMENT ON VIEW rtpush.databases IS
+    'rtpush: the cluster''s delivery workers, one row per database with a slot (superusers only)';
+
+REVOKE ALL ON FUNCTION rtpush.database_workers() FROM PUBLIC;
+REVOKE ALL ON rtpush.databases FROM PUBLIC;
 
 -- =====================================================================
 -- 70: a database's own Pusher app (src/app_config.c stores and shows it,

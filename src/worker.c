@@ -219,6 +219,21 @@ settings_changed(void)
 {
 	outbox_settings_changed();
 	delivery_settings_changed();
+	rtpush_status_set_app(rtpush_app_cached()->app_id, rtpush_app_cached()->own);
+}
+
+static void
+app_changed(void)
+{
+	const RtpushApp *app = rtpush_app_cached();
+
+	settings_changed();
+	if (rtpush_app_configured(app))
+		ereport(LOG,
+				(errmsg("rtpush delivers to app \"%s\" at %s://%s:%d", app->app_id, app->scheme,
+						rtpush_app_host(app), rtpush_app_port(app)),
+				 errdetail(app->own ? "The database's own app (rtpush.set_app)." :
+						   "The cluster-wide settings (rtpush.app_id, rtpush.host, ...).")));
 }
 
 static bool
@@ -239,7 +254,7 @@ run_transaction(bool fetch)
 		if (extension_ready())
 		{
 			if (rtpush_app_refresh())	/* rtpush.set_app() in this database */
-				settings_changed();
+				app_changed();
 			write_outcomes();
 			if (fetch)
 				fetch_events();
