@@ -133,14 +133,14 @@ scan_app_config(AppRow *row)
 	table_close(rel, AccessShareLock);
 }
 
-/* the row (or none) as one string */
+/* the row (or none) as one string (where the table is does not count) */
 static char *
 row_image(const AppRow *row)
 {
 	StringInfoData s;
 
 	initStringInfo(&s);
-	appendStringInfo(&s, "%u|%d|%d", row->relid, (int) row->has_row, row->port);
+	appendStringInfo(&s, "%d|%d", (int) row->has_row, row->port);
 	for (int c = COL_APP_ID; c <= COL_MASTER_KEY; c++)
 		if (row->col[c])
 			appendStringInfo(&s, "|%zu:%s", strlen(row->col[c]), row->col[c]);
