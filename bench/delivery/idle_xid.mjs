@@ -23,7 +23,7 @@
 
 import {
 	startBenchPostgres, startSink, configurePhi, workerStatus, cpuSeconds, loadavg, quantile, summary,
-	sleep, until, log, pgbenchScript, runPgbench, BODY,
+	sleep, until, log, pgbenchScript, runPgbench, BODY, COMMIT_MS, fromCommit,
 } from '../lib/common.mjs';
 
 const CHANNELS = 10;
@@ -116,7 +116,7 @@ export async function run({ events, rate, segment, rounds = 1 }) {
 					{ timeoutMs: 30000, intervalMs: 20 }).then(() => true, () => false);
 			}
 			const arrived = await sink.probe();
-			const rows = await pg.rows(`SELECT id, extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000 AS ms
+			const rows = await pg.rows(`SELECT id, ${COMMIT_MS} AS ms
 				FROM messages WHERE id BETWEEN $1 AND $2 AND conversation_id = $3 ORDER BY id`, [first, last, TIMED]);
 			// latency per segment of the run's rows, by commit order (id order is close)
 			const perSeg = Math.max(1, Math.round(rows.length * segment / Math.max(1, last - first + 1)));
@@ -124,15 +124,8 @@ export async function run({ events, rate, segment, rounds = 1 }) {
 			const latency = [];
 			let lost = 0;
 			for (let k = 0; k < nseg; k++) {
-				const lat = [];
-				for (const r of rows.slice(k * perSeg, k === nseg - 1 ? rows.length : (k + 1) * perSeg)) {
-					const t1 = arrived[r.id];
-					if (t1 === undefined)
-						lost++;
-					else
-						lat.push(t1 - Number(r.ms));
-				}
-				lat.sort((a, b) => a - b);
+				const { lat, lost: missing } = fromCommit(rows.slice(k * perSeg, k === nseg - 1 ? rows.length : (k + 1) * perSeg), arrived);
+				lost += missing;
 				latency.push({ timed: lat.length, p50_ms: quantile(lat, 0.5), p99_ms: quantile(lat, 0.99) });
 			}
 			const cpu = cpuSegments(s.samples, segment);

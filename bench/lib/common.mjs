@@ -12,6 +12,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { startPostgres, PGBIN } from '../../test/e2e/lib/pg.mjs';
 import { startSoketi } from '../../test/e2e/lib/soketi.mjs';
+import { pg as pgLib } from '../../test/e2e/lib/deps.mjs';
 import { onExit, freePort, sleep, until } from '../../test/e2e/lib/cleanup.mjs';
 
 export { sleep, until, performance };
@@ -46,15 +47,19 @@ export const PG_CONF = {
 	'rtpush.poll_interval': '1000',
 };
 
+// The bench messages table and its trigger: one event per row on its
+// conversation's private channel.
+export const MESSAGES_SQL = `
+	CREATE TABLE messages (id bigserial PRIMARY KEY, conversation_id int NOT NULL,
+		sender_id int NOT NULL, body text NOT NULL, status text NOT NULL DEFAULT 'sent',
+		created_at timestamptz NOT NULL DEFAULT now());
+	CREATE TRIGGER message_sent AFTER INSERT ON messages FOR EACH ROW
+		EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-conversation.{conversation_id}')`;
+
 /** A cluster with rtpush, the bench messages table, its trigger. */
 export async function startBenchPostgres(conf = {}) {
 	const pg = await startPostgres({ dbname: 'bench', conf: { ...PG_CONF, ...conf } });
-	await pg.query(`
-		CREATE TABLE messages (id bigserial PRIMARY KEY, conversation_id int NOT NULL,
-			sender_id int NOT NULL, body text NOT NULL, status text NOT NULL DEFAULT 'sent',
-			created_at timestamptz NOT NULL DEFAULT now());
-		CREATE TRIGGER message_sent AFTER INSERT ON messages FOR EACH ROW
-			EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-conversation.{conversation_id}')`);
+	await pg.query(MESSAGES_SQL);
 	return pg;
 }
 
@@ -62,18 +67,58 @@ export async function startBenchPostgres(conf = {}) {
 // (rtpush.event_id_field) and end-to-end encryption; one messages row in
 // four (conversation_id % 4 = 0) goes to its conversation's
 // private-encrypted- channel instead of the plain one, still one event per
-// row.  Replaces startBenchPostgres's trigger.
+// row.  Replaces MESSAGES_SQL's trigger (PHI_TRIGGERS_SQL, in each database;
+// the settings are the cluster's).
 export const PHI_MASTER_KEY = Buffer.alloc(32, 'phi-bench').toString('base64');
+export const PHI_TRIGGERS_SQL = `
+	DROP TRIGGER message_sent ON messages;
+	CREATE TRIGGER message_sent AFTER INSERT ON messages FOR EACH ROW
+		WHEN (NEW.conversation_id % 4 <> 0)
+		EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-conversation.{conversation_id}');
+	CREATE TRIGGER message_sent_e2e AFTER INSERT ON messages FOR EACH ROW
+		WHEN (NEW.conversation_id % 4 = 0)
+		EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-encrypted-conversation.{conversation_id}')`;
 export async function configurePhi(pg, eventIdField) {
 	await pg.set({ 'rtpush.event_id_field': eventIdField, 'rtpush.encryption_master_key': PHI_MASTER_KEY });
-	await pg.query(`
-		DROP TRIGGER message_sent ON messages;
-		CREATE TRIGGER message_sent AFTER INSERT ON messages FOR EACH ROW
-			WHEN (NEW.conversation_id % 4 <> 0)
-			EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-conversation.{conversation_id}');
-		CREATE TRIGGER message_sent_e2e AFTER INSERT ON messages FOR EACH ROW
-			WHEN (NEW.conversation_id % 4 = 0)
-			EXECUTE FUNCTION rtpush.broadcast('message-sent', 'private-encrypted-conversation.{conversation_id}')`);
+	await pg.query(PHI_TRIGGERS_SQL);
+}
+
+/**
+ * Another database of pg's cluster: a handle with query(), rows(), one(),
+ * connect() (as pg's own, so fillMessages() and workerStatus() take it) and
+ * end(), which ends its connections (before pg.destroy()).
+ */
+export function openDatabase(pg, dbname) {
+	const pool = new pgLib.Pool({ host: pg.host, port: pg.port, user: 'postgres', database: dbname, max: 2 });
+	pool.on('error', () => {});
+	const clients = new Set();
+	const h = {
+		name: dbname,
+		query: (sql, params) => pool.query(sql, params),
+		rows: async (sql, params) => (await pool.query(sql, params)).rows,
+		one: async (sql, params) => (await pool.query(sql, params)).rows[0],
+		connect: async () => {
+			const c = new pgLib.Client({ host: pg.host, port: pg.port, user: 'postgres', database: dbname });
+			c.on('error', () => {});
+			await c.connect();
+			clients.add(c);
+			c.on('end', () => clients.delete(c));
+			return c;
+		},
+		end: () => Promise.allSettled([pool.end(), ...[...clients].map((c) => c.end())]),
+	};
+	return h;
+}
+
+/**
+ * CREATE DATABASE dbname with rtpush and the bench messages table (PHI
+ * triggers with phi); returns openDatabase()'s handle.
+ */
+export async function addBenchDatabase(pg, dbname, { phi = false } = {}) {
+	await pg.query(`CREATE DATABASE ${dbname}`);
+	const db = openDatabase(pg, dbname);
+	await db.query(`CREATE EXTENSION rtpush; ${MESSAGES_SQL}; ${phi ? PHI_TRIGGERS_SQL : ''}`);
+	return db;
 }
 
 // ~200-byte event data: the JSON of a messages row with this body.
@@ -200,17 +245,19 @@ function machineBusy() {
  * CPU accounting over an interval: start() then stop() gives CPU seconds of
  * the rtpush worker, the other PostgreSQL processes, soketi (or the sink),
  * this driver process, and the whole machine (everything, other users too).
+ * workerPids instead of workerPid: several workers, their CPU summed.
  */
-export function cpuMeter({ pg, workerPid, serverPid }) {
+export function cpuMeter({ pg, workerPid, workerPids, serverPid }) {
 	const post = pg.postmasterPid();
+	const workers = workerPids ?? [workerPid];
 	const snap = () => {
 		const pgCpu = new Map([[post, cpuSeconds(post) ?? 0]]);
 		for (const p of childrenOf(post))
-			if (p !== workerPid)
+			if (!workers.includes(p))
 				pgCpu.set(p, cpuSeconds(p) ?? 0);
 		const u = process.cpuUsage();
 		return {
-			t: performance.now(), worker: cpuSeconds(workerPid) ?? 0, pgCpu,
+			t: performance.now(), worker: workers.reduce((a, p) => a + (cpuSeconds(p) ?? 0), 0), pgCpu,
 			server: serverPid ? (cpuSeconds(serverPid) ?? 0) : 0,
 			driver: (u.user + u.system) / 1e6, machine: machineBusy().busy,
 		};
@@ -263,6 +310,30 @@ export function median(xs) {
 
 export function summary(xs) {
 	return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs };
+}
+
+// ---- latency from COMMIT ----
+
+// a row's commit time in ms since the epoch (track_commit_timestamp = on)
+export const COMMIT_MS = 'extract(epoch FROM pg_xact_commit_timestamp(xmin)) * 1000';
+
+/**
+ * Latencies from COMMIT to the sink's receive of rows [{id, ms}] (ms:
+ * COMMIT_MS of the messages row id), by arrived ({id: wall-clock ms}, from
+ * the sink's probe()): {lat: sorted ms, lost: rows that never arrived}.
+ */
+export function fromCommit(rows, arrived) {
+	const lat = [];
+	let lost = 0;
+	for (const r of rows) {
+		const t1 = arrived[r.id];
+		if (t1 === undefined)
+			lost++;
+		else
+			lat.push(t1 - Number(r.ms));
+	}
+	lat.sort((a, b) => a - b);
+	return { lat, lost };
 }
 
 export function writeJson(file, obj) {
