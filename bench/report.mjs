@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { historySection } from './history/section.mjs';
 import { streamingSection, idleXidSection } from './delivery/streaming_section.mjs';
+import { manyDatabasesSection } from './delivery/many_databases_section.mjs';
 
 const { values: opt } = parseArgs({
 	options: {
@@ -35,6 +36,7 @@ const cx = load('capture_extra');
 const hi = load('history');
 const st = load('streaming');
 const ix = load('idle_xid');
+const mdb = load('many_databases');
 
 const old = fs.existsSync(opt.results) ? fs.readFileSync(opt.results, 'utf8') : '';
 function section(text, title) {
@@ -310,6 +312,7 @@ backlogSection();
 sustainedSection();
 streamingSection(st, out, summary, { f0, f1, f2, met });
 idleXidSection(ix, out, summary, { f0, f1, f2, met });
+manyDatabasesSection(mdb, out, summary, { f0, f1, f2 });
 historySection(hi, out, summary, { f0, f1, f2, mm, MB, met });
 
 // ---- header ----
@@ -339,7 +342,7 @@ if (cm) {
 	summary.unshift(['Capture, single-row pgbench INSERT vs CTE floor / plpgsql (bench/capture/run; and vs plpgsql in the pg_notify section\'s pgbench)',
 		'≥ 0.95× / ≥ 1.15×', `${cm[1]}× / ${cm[2]}×` + (xr === undefined ? '' : `; ${f2(xr)}×`), verdict]);
 }
-const ran = [['capture_extra', cx], ['throughput', tp], ['latency', lat], ['backlog', bl], ['sustained', su], ['streaming', st], ['history', hi]]
+const ran = [['capture_extra', cx], ['throughput', tp], ['latency', lat], ['backlog', bl], ['sustained', su], ['streaming', st], ['many_databases', mdb], ['history', hi]]
 	.filter(([, x]) => x?.ran_at).map(([k, x]) => `${k} ${x.ran_at}`);
 if (ran.length)
 	head.splice(3, 0, `Sections from \`--only\` runs keep the other benchmarks' figures from bench/data; each ran at: ${ran.join(', ')}.`);

@@ -1,5 +1,5 @@
-// main.mjs: runs the delivery benchmarks 2-5 of issue 7, 7 (streaming) and 8 (idle_xid) of issue 22, and writes their
-// results as JSON into an output directory (bench/run makes the report).
+// main.mjs: runs the delivery benchmarks 2-5 of issue 7, 7 (streaming) and 8 (idle_xid) of issue 22 and 9
+// (many_databases) of issue 19, and writes their results as JSON into an output directory (bench/run makes the report).
 //
 //   node bench/delivery/main.mjs --mode quick|default|full --out DIR [--only throughput,latency,...]
 
@@ -23,6 +23,7 @@ const MODES = {
 		sustained: { events: 30000, rate: 3000 },
 		streaming: { secs: 3, rounds: 1 },
 		idle_xid: { events: 30000, rate: 3000, segment: 10000, rounds: 1 },
+		many_databases: { events: 5000, rounds: 1, warm: 0, busyEvents: 50000, quietSecs: 3, latencyRounds: 1, idleSecs: 3 },
 	},
 	default: {
 		throughput: { events: 200000, rounds: 3, unbatchedEvents: 50000 },
@@ -31,6 +32,7 @@ const MODES = {
 		sustained: { events: 1000000, rate: 3000 },
 		streaming: { secs: 15, rounds: 3 },
 		idle_xid: { events: 1000000, rate: 5000, segment: 200000, rounds: 1 },
+		many_databases: { events: 100000, rounds: 3, warm: 10000, busyEvents: 1000000, quietSecs: 20, latencyRounds: 3, idleSecs: 20 },
 	},
 	full: {
 		throughput: { events: 200000, rounds: 5, unbatchedEvents: 50000 },
@@ -39,6 +41,7 @@ const MODES = {
 		sustained: { events: 10000000, rate: 5000 },
 		streaming: { secs: 30, rounds: 5 },
 		idle_xid: { events: 2000000, rate: 5000, segment: 400000, rounds: 2 },
+		many_databases: { events: 200000, rounds: 5, warm: 10000, busyEvents: 1000000, quietSecs: 30, latencyRounds: 5, idleSecs: 30 },
 	},
 };
 

@@ -1,0 +1,132 @@
+// many_databases_section.mjs: the "Many databases" section of
+// bench/RESULTS.md, from bench/delivery/many_databases.mjs's JSON
+// (benchmark 9, issue 19).
+
+const median = (xs) => {
+	const s = [...xs].sort((a, b) => a - b);
+	return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pcts = (c) => `${c.worker_pct} / ${c.postgres_pct} / ${c.server_pct} / ${c.machine_pct}`;
+
+// the plain-language reading of (a)
+function throughputReading(m, { f0, f2 }) {
+	const [one, , many] = m.counts;
+	const t = (n) => m.total[n].median;
+	const s = m.scaling[many].median;
+	const machine = (n) => median(m.runs[n].map((x) => x.cpu.machine_pct));
+	const trend = s >= 1.1 ? `grows with more databases: one worker alone left part of the 2 cores unused (machine CPU ${f0(machine(one))} % of 200 %`
+		+ ` with one database, ${f0(machine(many))} % with ${many})`
+		: s >= 0.9 ? `stays about the same with more databases: the 2 cores (machine CPU ${f0(machine(one))} % with one database,`
+			+ ` ${f0(machine(many))} % with ${many}), not the number of workers, set the pace`
+			: `falls with more databases (machine CPU ${f0(machine(one))} % with one database, ${f0(machine(many))} % with ${many}): the workers`
+			+ ' compete for the 2 cores and the one sink, and each pays its own per-request and per-transaction costs';
+	const fair = m.per_db[many].min / m.per_db[many].max;
+	return [
+		`Reading: with ${m.counts.map((n) => `${n}`).join(', ')} databases draining at once the cluster delivered`
+		+ ` ${m.counts.map((n) => f0(t(n))).join(', ')} events/s in total (median of the rounds); ${many} databases`
+		+ ` together did ${f2(s)}× what one did alone (per-round ratios ${m.scaling[many].runs.map(f2).join(', ')}).`
+		+ ` The total ${trend}. Each database then gets a share: at ${many} databases, ${f0(m.per_db[many].min)} to`
+		+ ` ${f0(m.per_db[many].max)} events/s (median ${f0(m.per_db[many].median)}), against ${f0(m.per_db[one].median)} for one database`
+		+ ` alone; the slowest database's rate was ${f0(100 * fair)} % of the fastest's`
+		+ `${fair >= 0.8 ? ', a fair split' : ', so some databases wait noticeably longer than others for the same backlog'}.`
+		+ ' Everything here runs on 2 shared cores (the workers, PostgreSQL, the one Node.js sink and this driver), so these are'
+		+ ' CPU-bound figures: on more cores, or against a remote endpoint whose round trips leave a worker waiting, more'
+		+ ' databases would add more than they do here.',
+	];
+}
+
+// the plain-language reading of (b)
+function latencyReading(q, tp1, { f0, f1, f2 }) {
+	const a50 = q.p50_ms.alone.median;
+	const b50 = q.p50_ms.busy.median;
+	const a99 = q.p99_ms.alone.median;
+	const b99 = q.p99_ms.busy.median;
+	const small = q.p50_ratio.median <= 1.5 && b99 <= 10;
+	return [
+		`Reading: the quiet database's events reached the sink ${f2(a50)} ms after COMMIT at the median when nothing else`
+		+ ` drained, and ${f2(b50)} ms while ${q.busy_db} drained ${f0(q.busy_events)} events (${f2(q.p50_ratio.median)}× by`
+		+ ` round: ${q.p50_ratio.runs.map(f2).join(', ')}); p99 ${f1(a99)} against ${f1(b99)} ms (${f2(q.p99_ratio.median)}×:`
+		+ ` ${q.p99_ratio.runs.map(f2).join(', ')}). ${small
+			? 'A neighbour\'s backlog barely shows: the quiet database has its own worker and its events do not queue behind'
+			+ ' the other\'s outbox, only for the shared CPU and endpoint.'
+			: 'The neighbour\'s backlog does show in the quiet database\'s latency: its events do not queue behind the other\'s'
+			+ ' outbox (each database has its own worker), but the two workers share 2 cores, PostgreSQL and the one sink, so'
+			+ ' the quiet worker waits for CPU and its requests wait behind the busy worker\'s at the sink.'}`
+		+ ` ${q.lost ? `${f0(q.lost)} probes were **not** seen at the sink.` : 'No probe was lost.'}`
+		+ ` Meanwhile ${q.busy_db} drained at ${f0(q.busy_rate.median)} events/s`
+		+ (tp1 ? ` (one database alone in the throughput runs above: ${f0(tp1)} events/s).` : '.'),
+	];
+}
+
+export function manyDatabasesSection(m, out, summary, { f0, f1, f2 }) {
+	if (!m)
+		return;
+	const many = Math.max(...m.counts);
+	out('## Many databases: a delivery worker per database', '',
+		`One cluster with ${many} databases with rtpush, each with its own delivery worker started by the launcher`,
+		`(\`rtpush.database_name = ''\`, \`rtpush.max_databases\` ${m.settings.max_databases}, \`max_worker_processes\``,
+		`${m.settings.max_worker_processes}); ${m.configuration}; per worker \`rtpush.max_in_flight\` ${m.settings.max_in_flight},`,
+		`\`rtpush.batch_size\` ${m.settings.batch_size}. Every database delivers to the same app (the cluster-wide settings).`, '',
+		`**Throughput.** The outboxes of the first N databases are filled with ${f0(m.events)} events each (${m.channels} conversations,`,
+		'1,000-row INSERT … SELECTs) while no worker may deliver (`rtpush.app_id` empty), then one `pg_reload_conf()` gives',
+		'every worker its app id: timed from there until each database\'s `delivered` in `rtpush.databases` grew by its backlog',
+		`(per database: its own time) and every outbox is empty. N = ${m.counts.join(', ')}, the order rotating over ${m.rounds}`,
+		`interleaved rounds${m.warm ? ` after a warm-up (${many} databases × ${f0(m.warm)} events)` : ''}. Per database: its events / its`,
+		'own time, min / median / max across the N databases.',
+		'CPU is % of one core over the run: the N workers, the other PostgreSQL processes, the sink, the whole machine (200 % =',
+		'both cores, other users included).', '',
+		'| databases | round | total events/s | per database events/s min / median / max | first / last database done | batch fill | CPU workers / postgres / sink / machine % |',
+		'|---:|---:|---:|---|---:|---:|---|');
+	for (let r = 0; r < m.rounds; r++)
+		for (const n of m.counts) {
+			const x = m.runs[n][r];
+			out(`| ${n} | ${r + 1} | ${f0(x.rate)} | ${f0(x.per_db_rate.min)} / ${f0(x.per_db_rate.median)} / ${f0(x.per_db_rate.max)} |`
+				+ ` ${f1(x.first_done_s)} / ${f1(x.last_done_s)} s | ${f2(x.batch_fill)} | ${pcts(x.cpu)} |`);
+		}
+	out('', '| databases | total events/s, median (min–max) | total / one database\'s (per round) | per database events/s: medians of min / median / max |',
+		'|---:|---:|---:|---|');
+	for (const n of m.counts) {
+		const t = m.total[n];
+		const s = m.scaling[n];
+		out(`| ${n} | ${f0(t.median)} (${f0(t.min)}–${f0(t.max)}) | ${f2(s.median)}× (${f2(s.min)}–${f2(s.max)}) |`
+			+ ` ${f0(m.per_db[n].min)} / ${f0(m.per_db[n].median)} / ${f0(m.per_db[n].max)} |`);
+	}
+	out('', ...throughputReading(m, { f0, f2 }), '');
+	const on = m.idle?.jit_on;
+	const off = m.idle?.jit_off;
+	if (on && off)
+		out(`**Idle workers.** With nothing to deliver (every outbox empty, app id set), the ${many} workers used`
+			+ ` ${f1(on.cpu.worker_pct)} % of one core in all over ${m.idle_secs} s (${f1(on.per_worker_ms_per_s)} ms of CPU per worker per second)`
+			+ ` with \`jit\` on, PostgreSQL's default and that of every run in this section, and ${f1(off.cpu.worker_pct)} %`
+			+ ` (${f1(off.per_worker_ms_per_s)} ms per worker per second) with \`jit = off\`.`
+			+ (on.cpu.worker_pct > 3 * Math.max(off.cpu.worker_pct, 0.5)
+				? ' Most of an idle worker\'s CPU is the JIT compilation of the queries it runs now and then; a cluster of'
+				+ ' many quiet databases pays it once per database.'
+				: ' An idle worker costs next to nothing either way.'), '');
+
+	const q = m.quiet;
+	out(`**A quiet database beside a busy one.** ${q.quiet_db} gets a probe INSERT (one row, autocommit, on its own channel`,
+		`${q.channel}) every ${q.probe_gap_ms[0]}–${q.probe_gap_ms[1]} ms; latency from its COMMIT (\`track_commit_timestamp\`) to the sink's`,
+		`receive. **busy**: meanwhile ${q.busy_db} drains a backlog of ${f0(q.busy_events)} events (filled while no worker delivered),`,
+		`probes from its start until its outbox is empty; **alone**: nothing else drains, probes for ${q.quiet_secs} s. ${q.rounds}`,
+		'interleaved rounds (the order alternates). CPU: the two workers, the other PostgreSQL processes, the sink, the machine.', '',
+		'| round / variant | probes | p50 ms | p99 ms | max ms | lost | busy database drained events/s | CPU workers / postgres / sink / machine % |',
+		'|---|---:|---:|---:|---:|---:|---:|---|');
+	for (let r = 0; r < q.rounds; r++)
+		for (const v of r % 2 ? ['busy', 'alone'] : ['alone', 'busy']) {
+			const x = q.runs[v][r];
+			out(`| ${r + 1} ${v} | ${f0(x.probes)} | ${f2(x.p50_ms)} | ${f2(x.p99_ms)} | ${f1(x.max_ms)} | ${f0(x.lost)} |`
+				+ ` ${x.busy_drain ? f0(x.busy_drain.rate) : ''} | ${pcts(x.cpu)} |`);
+		}
+	out('', ...latencyReading(q, m.total[m.counts[0]]?.median, { f0, f1, f2 }), '');
+
+	summary.push([`Many databases: total delivery with ${m.counts.join(' / ')} databases draining at once (PHI configuration, to a sink)`,
+		'reported', `${m.counts.map((n) => f0(m.total[n].median)).join(' / ')} events/s (${many} vs 1: ${f2(m.scaling[many].median)}×);`
+		+ ` per database at ${many}: ${f0(m.per_db[many].min)}–${f0(m.per_db[many].max)}`, '—']);
+	if (on && off)
+		summary.push([`Many databases: ${many} idle workers' CPU, jit on / off`, 'reported',
+			`${f1(on.cpu.worker_pct)} % / ${f1(off.cpu.worker_pct)} % of one core`, '—']);
+	summary.push([`Many databases: a quiet database's latency from COMMIT while another drains ${f0(q.busy_events)} vs alone`, 'reported',
+		`p50 ${f2(q.p50_ms.busy.median)} vs ${f2(q.p50_ms.alone.median)} ms, p99 ${f2(q.p99_ms.busy.median)} vs ${f2(q.p99_ms.alone.median)} ms; ${f0(q.lost)} lost`,
+		'—']);
+}
