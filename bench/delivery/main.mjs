@@ -32,7 +32,7 @@ const MODES = {
 		sustained: { events: 1000000, rate: 3000 },
 		streaming: { secs: 15, rounds: 3 },
 		idle_xid: { events: 1000000, rate: 5000, segment: 200000, rounds: 1 },
-		many_databases: { events: 100000, rounds: 3, warm: 10000, busyEvents: 1000000, quietSecs: 20, latencyRounds: 3, idleSecs: 20 },
+		many_databases: { events: 100000, rounds: 5, warm: 10000, busyEvents: 1000000, quietSecs: 20, latencyRounds: 3, idleSecs: 20 },
 	},
 	full: {
 		throughput: { events: 200000, rounds: 5, unbatchedEvents: 50000 },
@@ -41,7 +41,7 @@ const MODES = {
 		sustained: { events: 10000000, rate: 5000 },
 		streaming: { secs: 30, rounds: 5 },
 		idle_xid: { events: 2000000, rate: 5000, segment: 400000, rounds: 2 },
-		many_databases: { events: 200000, rounds: 5, warm: 10000, busyEvents: 1000000, quietSecs: 30, latencyRounds: 5, idleSecs: 30 },
+		many_databases: { events: 200000, rounds: 7, warm: 10000, busyEvents: 1000000, quietSecs: 30, latencyRounds: 5, idleSecs: 30 },
 	},
 };
 

@@ -28,6 +28,10 @@
 //              `busyEvents` (filled while no worker delivered): probes from
 //              its start until its outbox is empty
 //       alone  nothing else drains: probes for `quietSecs` seconds
+//       busy_jit_off, alone_jit_off: the same with jit = off (ALTER SYSTEM,
+//              reload): the workers' periodic queries are JIT-compiled
+//              with jit on (see the idle measure below); does that hold
+//              up the quiet database's events?
 //     Figures: p50 / p99 / max per run, probes lost; the busy database's
 //     drain rate.
 // Between the two, the 16 workers' CPU over `idleSecs` with nothing to
@@ -192,8 +196,10 @@ export async function run({ events, rounds, warm, busyEvents, quietSecs, latency
 		await pg.set({ 'rtpush.port': String(probeSink.port) }, { reload: false });
 		const prober = await quiet.connect();
 		async function quietRun(variant) {
+			const isBusy = variant.startsWith('busy');
+			await pg.set({ jit: variant.endsWith('_jit_off') ? 'off' : null }, { reload: false });
 			await pause();
-			if (variant === 'busy') {
+			if (isBusy) {
 				await fill(busy, busyEvents);
 				await pg.query('CHECKPOINT');
 			}
@@ -215,7 +221,7 @@ export async function run({ events, rounds, warm, busyEvents, quietSecs, latency
 			})();
 			const p0 = now();
 			let drain = null;
-			if (variant === 'busy') {
+			if (isBusy) {
 				const done = await drained([busy], busyEvents, w0, t0);
 				drain = { secs: done.get(busy.name), rate: busyEvents / done.get(busy.name) };
 			} else {
@@ -241,16 +247,25 @@ export async function run({ events, rounds, warm, busyEvents, quietSecs, latency
 				+ `; cpu workers ${cpu.worker_pct}% pg ${cpu.postgres_pct}% sink ${cpu.server_pct}% machine ${cpu.machine_pct}%`);
 			return res;
 		}
-		const quietRuns = { alone: [], busy: [] };
+		const variants = ['alone', 'busy', 'alone_jit_off', 'busy_jit_off'];
+		const quietRuns = Object.fromEntries(variants.map((v) => [v, []]));
 		for (let r = 0; r < latencyRounds; r++) {
 			const la = loadavg()[0];
-			for (const v of r % 2 ? ['busy', 'alone'] : ['alone', 'busy'])
+			for (const v of variants.map((_, i) => variants[(i + r) % variants.length]))
 				quietRuns[v].push({ ...await quietRun(v), round: r + 1, loadavg: la });
 		}
+		await pg.set({ jit: null }, { reload: true });
 		await prober.end();
 
 		const col = (n, f) => runs[n].map(f);
-		const perRound = (k) => summary(quietRuns.busy.map((x, i) => x[k] / quietRuns.alone[i][k]));
+		// busy / alone per round, with jit on (suffix '') or off ('_jit_off')
+		const perRound = (k, sfx) => summary(quietRuns[`busy${sfx}`].map((x, i) => x[k] / quietRuns[`alone${sfx}`][i][k]));
+		const byJit = (sfx) => ({
+			p50_ratio: perRound('p50_ms', sfx), p99_ratio: perRound('p99_ms', sfx),
+			p50_ms: { alone: summary(quietRuns[`alone${sfx}`].map((x) => x.p50_ms)), busy: summary(quietRuns[`busy${sfx}`].map((x) => x.p50_ms)) },
+			p99_ms: { alone: summary(quietRuns[`alone${sfx}`].map((x) => x.p99_ms)), busy: summary(quietRuns[`busy${sfx}`].map((x) => x.p99_ms)) },
+			busy_rate: summary(quietRuns[`busy${sfx}`].map((x) => x.busy_drain.rate)),
+		});
 		const res = {
 			counts: COUNTS, events, rounds, warm, channels: 100,
 			configuration: 'PHI (event ids, 1 in 4 encrypted), history on; every database\'s worker delivering to one minimal HTTP sink',
@@ -265,17 +280,15 @@ export async function run({ events, rounds, warm, busyEvents, quietSecs, latency
 			}])),
 			quiet: {
 				busy_events: busyEvents, quiet_secs: quietSecs, rounds: latencyRounds, probe_gap_ms: probeGapMs,
-				channel: probeChannel, busy_db: busy.name, quiet_db: quiet.name, runs: quietRuns,
-				p50_ratio: perRound('p50_ms'), p99_ratio: perRound('p99_ms'),
-				p50_ms: { alone: summary(quietRuns.alone.map((x) => x.p50_ms)), busy: summary(quietRuns.busy.map((x) => x.p50_ms)) },
-				p99_ms: { alone: summary(quietRuns.alone.map((x) => x.p99_ms)), busy: summary(quietRuns.busy.map((x) => x.p99_ms)) },
-				busy_rate: summary(quietRuns.busy.map((x) => x.busy_drain.rate)),
-				lost: [...quietRuns.alone, ...quietRuns.busy].reduce((a, x) => a + x.lost, 0),
+				channel: probeChannel, busy_db: busy.name, quiet_db: quiet.name, variants, runs: quietRuns,
+				jit_on: byJit(''), jit_off: byJit('_jit_off'),
+				lost: Object.values(quietRuns).flat().reduce((a, x) => a + x.lost, 0),
 			},
 		};
+		const q = (j) => `p50 alone ${res.quiet[j].p50_ms.alone.median.toFixed(2)} busy ${res.quiet[j].p50_ms.busy.median.toFixed(2)} ms,`
+			+ ` p99 alone ${res.quiet[j].p99_ms.alone.median.toFixed(2)} busy ${res.quiet[j].p99_ms.busy.median.toFixed(2)} ms`;
 		log(`many_databases: total events/s ${COUNTS.map((n) => `N=${n} ${Math.round(res.total[n].median)}`).join(', ')};`
-			+ ` quiet p50 alone ${res.quiet.p50_ms.alone.median.toFixed(2)} busy ${res.quiet.p50_ms.busy.median.toFixed(2)} ms,`
-			+ ` p99 alone ${res.quiet.p99_ms.alone.median.toFixed(2)} busy ${res.quiet.p99_ms.busy.median.toFixed(2)} ms`);
+			+ ` quiet database, jit on: ${q('jit_on')}; jit off: ${q('jit_off')}`);
 		return res;
 	} finally {
 		await Promise.allSettled(dbs.slice(1).map((d) => d.end()));
