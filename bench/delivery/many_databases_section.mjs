@@ -24,7 +24,8 @@ function throughputReading(m, { f0, f2 }) {
 	return [
 		`Reading: with ${m.counts.map((n) => `${n}`).join(', ')} databases draining at once the cluster delivered`
 		+ ` ${m.counts.map((n) => f0(t(n))).join(', ')} events/s in total (median of the rounds); ${many} databases`
-		+ ` together did ${f2(s)}× what one did alone (per-round ratios ${m.scaling[many].runs.map(f2).join(', ')}).`
+		+ ` together did ${f2(s)}× what one did alone (per-round ratios ${m.scaling[many].runs.map(f2).join(', ')}),`
+		+ ` ${m.counts.slice(1, -1).map((n) => `${n} databases ${f2(m.scaling[n].median)}×`).join(', ')}.`
 		+ ` The total ${trend}. Each database then gets a share: at ${many} databases, ${f0(m.per_db[many].min)} to`
 		+ ` ${f0(m.per_db[many].max)} events/s (median ${f0(m.per_db[many].median)}), against ${f0(m.per_db[one].median)} for one database`
 		+ ` alone; the slowest database's rate was ${f0(100 * fair)} % of the fastest's`
@@ -53,13 +54,12 @@ function latencyReading(q, tp1, { f0, f1, f2 }) {
 			: ' The median rises beside the drain: the two workers share 2 cores, PostgreSQL and the one sink.')
 		+ (jitTail
 			? ` The tail with jit on is long even alone (p99 ${f1(on.p99_ms.alone.median)} ms, max ${f1(maxOf('alone'))} ms, against`
-			+ ` p99 ${f1(off.p99_ms.alone.median)} ms with jit = off): it comes from the quiet database's own worker, whose`
-			+ ' periodic queries are JIT-compiled (tenths of a second of CPU, see Idle workers) while probes wait, not from the'
-			+ ' neighbour.'
+			+ ` p99 ${f1(off.p99_ms.alone.median)} ms with jit = off): it comes mostly from the quiet database's own worker, whose`
+			+ ' periodic queries are JIT-compiled (tenths of a second of CPU, see Idle workers) while probes wait.'
 			: '')
 		+ (offTail > 1.5
-			? ` With jit = off the drain does show in the tail: p99 ${f2(offTail)}× the quiet database's alone.`
-			: ` With jit = off the tail beside the drain stays close to alone (p99 ${f2(offTail)}×).`)
+			? ` With jit = off the drain does show in the tail: p99 ${f2(offTail)}× alone's (${f1(off.p99_ms.busy.median)} vs ${f1(off.p99_ms.alone.median)} ms).`
+			: ` With jit = off the tail beside the drain stays close to alone's (p99 ${f2(offTail)}×).`)
 		+ ` ${q.lost ? `${f0(q.lost)} probes were **not** seen at the sink.` : 'No probe was lost.'}`
 		+ ` Meanwhile ${q.busy_db} drained at ${f0(on.busy_rate.median)} events/s (jit on) and ${f0(off.busy_rate.median)} (jit off)`
 		+ (tp1 ? `; one database alone in the throughput runs above: ${f0(tp1)} events/s.` : '.'),
