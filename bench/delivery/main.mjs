@@ -51,10 +51,14 @@ if (!cfg || !opt.out)
 for (const name of opt.only.split(',')) {
 	const t0 = Date.now();
 	const ranAt = `${new Date().toISOString().slice(0, 16)}Z (bench/run${opt.mode === 'default' ? '' : ` --${opt.mode}`})`;
+	// the library the benchmark's cluster loads when it starts; another
+	// engineer may install a newer one while it runs
+	const built = build();
 	const mod = await import(`./${name}.mjs`);
 	const res = await mod.run({ ...cfg[name], dataDir: opt.out });
 	res.elapsed_s = (Date.now() - t0) / 1000;
-	res.ran_at = `${ranAt}, ${build()}`;
+	const after = build();
+	res.ran_at = `${ranAt}, ${built}${after === built ? '' : ` (installed meanwhile: ${after.replace(/, tree at .*/, '')})`}`;
 	writeJson(path.join(opt.out, `${name}.json`), res);
 	log(`${name} done in ${res.elapsed_s.toFixed(0)} s`);
 }
