@@ -57,8 +57,9 @@ for (const name of opt.only.split(',')) {
 	const mod = await import(`./${name}.mjs`);
 	const res = await mod.run({ ...cfg[name], dataDir: opt.out });
 	res.elapsed_s = (Date.now() - t0) / 1000;
-	const after = build();
-	res.ran_at = `${ranAt}, ${built}${after === built ? '' : ` (installed meanwhile: ${after.replace(/, tree at .*/, '')})`}`;
+	const lib = (b) => b.replace(/, tree at .*/, '');
+	const after = lib(build());
+	res.ran_at = `${ranAt}, ${built}${after === lib(built) ? '' : ` (installed meanwhile: ${after})`}`;
 	writeJson(path.join(opt.out, `${name}.json`), res);
 	log(`${name} done in ${res.elapsed_s.toFixed(0)} s`);
 }
