@@ -4,7 +4,7 @@
 EXTENSION   = rtpush
 MODULE_big  = rtpush
 OBJS        = $(patsubst $(srcdir)/%.c,%.o,$(sort $(wildcard $(srcdir)/src/*.c)))
-DATA        = rtpush--0.1.sql rtpush--0.1--0.2.sql rtpush--0.2--0.3.sql rtpush--0.3--0.4.sql rtpush--0.4--0.5.sql rtpush--0.5--0.6.sql rtpush--0.6--0.7.sql \
+DATA        = rtpush--0.1.sql rtpush--0.1--0.2.sql rtpush--0.2--0.3.sql rtpush--0.3--0.4.sql rtpush--0.4--0.5.sql rtpush--0.5--0.6.sql rtpush--0.6--0.7.sql rtpush--0.7--0.8.sql \
               $(TELEMEDICINE)
 # rtpush_telemedicine, the telemedicine event catalogue (an extension of its
 # own that requires rtpush): its control file and scripts install with

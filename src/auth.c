@@ -18,6 +18,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "app.h"
 #include "auth.h"
 #include "settings.h"
 
@@ -26,16 +27,18 @@ PG_FUNCTION_INFO_V1(rtpush_client_config);
 void
 rtpush_require_credentials(bool need_secret)
 {
-	if (rtpush_key == NULL || rtpush_key[0] == '\0')
+	const RtpushApp *app = rtpush_app();
+
+	if (app->key[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("rtpush.key is not set"),
-				 errhint("Set the app key with ALTER SYSTEM SET rtpush.key = '...' and SELECT pg_reload_conf().")));
-	if (need_secret && (rtpush_secret == NULL || rtpush_secret[0] == '\0'))
+				 errhint("Set this database's app with SELECT rtpush.set_app(...), or the cluster's key with ALTER SYSTEM SET rtpush.key = '...' and SELECT pg_reload_conf().")));
+	if (need_secret && app->secret[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("rtpush.secret is not set"),
-				 errhint("Set the app secret with ALTER SYSTEM SET rtpush.secret = '...' and SELECT pg_reload_conf().")));
+				 errhint("Set this database's app with SELECT rtpush.set_app(...), or the cluster's secret with ALTER SYSTEM SET rtpush.secret = '...' and SELECT pg_reload_conf().")));
 }
 
 static void
@@ -174,10 +177,10 @@ put_int(JsonbParseState **st, const char *key, int64 val)
 
 /* Do clients connect with TLS?  rtpush.ws_tls, or as rtpush.scheme. */
 static bool
-client_tls(void)
+client_tls(const RtpushApp *app)
 {
 	if (rtpush_ws_tls == RTPUSH_WS_TLS_AUTO)
-		return rtpush_scheme && strcmp(rtpush_scheme, "https") == 0;
+		return strcmp(app->scheme, "https") == 0;
 	return rtpush_ws_tls == RTPUSH_WS_TLS_ON;
 }
 
@@ -187,20 +190,20 @@ rtpush_client_config(PG_FUNCTION_ARGS)
 {
 	JsonbParseState *st = NULL;
 	JsonbValue *res;
-	const char *ws_host = rtpush_ws_host && rtpush_ws_host[0] ? rtpush_ws_host
-		: rtpush_host ? rtpush_host : "";
+	const RtpushApp *app = rtpush_app();
+	const char *ws_host = rtpush_ws_host && rtpush_ws_host[0] ? rtpush_ws_host : app->host;
 
 	rtpush_require_credentials(false);
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-	rtpush_jsonb_put_string(&st, "key", rtpush_key);
-	rtpush_jsonb_put_string(&st, "cluster", rtpush_cluster ? rtpush_cluster : "");
-	rtpush_jsonb_put_bool(&st, "forceTLS", client_tls());
+	rtpush_jsonb_put_string(&st, "key", app->key);
+	rtpush_jsonb_put_string(&st, "cluster", app->cluster);
+	rtpush_jsonb_put_bool(&st, "forceTLS", client_tls(app));
 	if (!PG_ARGISNULL(0))
 		rtpush_jsonb_put_string(&st, "user_id", text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	rtpush_jsonb_put_string(&st, "auth_endpoint", rtpush_auth_endpoint ? rtpush_auth_endpoint : "");
 	if (ws_host[0])
 	{
-		int			port = rtpush_ws_port > 0 ? rtpush_ws_port : rtpush_effective_port();
+		int			port = rtpush_ws_port > 0 ? rtpush_ws_port : rtpush_app_port(app);
 
 		rtpush_jsonb_put_string(&st, "wsHost", ws_host);
 		put_int(&st, "wsPort", port);

@@ -16,6 +16,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "app.h"
 #include "args.h"
 #include "auth.h"
 #include "crypto.h"
@@ -98,14 +99,18 @@ encrypted_shared_secret(const char *channel)
 	unsigned char master[PUSHER_MASTER_KEY_BYTES];
 	const char *why;
 	StringInfoData out;
+	const RtpushApp *app = rtpush_app();
+	const char *master_key = app->master_key;
 
-	if (!pusher_master_key_decode(rtpush_encryption_master_key, master, &why))
+	if (!pusher_master_key_decode(master_key, master, &why))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 rtpush_encryption_master_key == NULL || rtpush_encryption_master_key[0] == '\0' ?
+				 master_key[0] == '\0' ?
 				 errmsg("rtpush.encryption_master_key is not set") :
 				 errmsg("rtpush.encryption_master_key is not the base64 encoding of 32 bytes"),
 				 errdetail("Channel \"%s\" is end-to-end encrypted and its subscribers need the shared secret.", channel),
+				 app->own ?
+				 errhint("This database has its own app: set it again with SELECT rtpush.set_app(..., encryption_master_key => '...').") :
 				 errhint("Set a base64 32-byte key with ALTER SYSTEM SET rtpush.encryption_master_key = '...' and SELECT pg_reload_conf().")));
 	initStringInfo(&out);
 	pusher_shared_secret_base64(&out, channel, master);
@@ -149,7 +154,7 @@ rtpush_authorize_channel(PG_FUNCTION_ARGS)
 		shared_secret = encrypted_shared_secret(channel);
 
 	initStringInfo(&auth);
-	pusher_channel_auth(&auth, rtpush_key, rtpush_secret, socket_id, channel, channel_data);
+	pusher_channel_auth(&auth, rtpush_app()->key, rtpush_app()->secret, socket_id, channel, channel_data);
 	PG_RETURN_JSONB_P(auth_result(auth.data, "channel_data", channel_data, shared_secret));
 }
 
@@ -186,7 +191,7 @@ rtpush_authenticate_user(PG_FUNCTION_ARGS)
 	initStringInfo(&data);
 	rtpush_jsonb_compact(&data, user_data);
 	initStringInfo(&auth);
-	pusher_user_auth(&auth, rtpush_key, rtpush_secret, socket_id, data.data);
+	pusher_user_auth(&auth, rtpush_app()->key, rtpush_app()->secret, socket_id, data.data);
 	PG_RETURN_JSONB_P(auth_result(auth.data, "user_data", data.data, NULL));
 }
 

@@ -26,6 +26,7 @@
 
 #include "utils/timestamp.h"
 
+#include "app.h"
 #include "delivery_health.h"
 #include "settings.h"
 
@@ -109,8 +110,8 @@ static void
 log_start(int queued)
 {
 	ereport(LOG,
-			(errmsg("rtpush delivery to %s://%s:%d is failing: %s", rtpush_scheme,
-					rtpush_effective_host(), rtpush_effective_port(), health.last_why),
+			(errmsg("rtpush delivery to %s://%s:%d is failing: %s", rtpush_app_cached()->scheme,
+					rtpush_app_host(rtpush_app_cached()), rtpush_app_port(rtpush_app_cached()), health.last_why),
 			 errdetail_plural("%d event is held; it stays in the outbox and goes out, in order, once delivery works again.",
 							  "%d events are held; they stay in the outbox and go out, in order, once delivery works again.",
 							  queued, queued),
@@ -231,7 +232,8 @@ health_tick(int queued)
 			(errmsg_plural("rtpush delivery to %s://%s:%d still failing: %llu failed request in the last %ld s, %llu since it started failing %ld s ago",
 						   "rtpush delivery to %s://%s:%d still failing: %llu failed requests in the last %ld s, %llu since it started failing %ld s ago",
 						   (unsigned long) recent,
-					rtpush_scheme, rtpush_effective_host(), rtpush_effective_port(),
+					rtpush_app_cached()->scheme, rtpush_app_host(rtpush_app_cached()),
+					rtpush_app_port(rtpush_app_cached()),
 					(unsigned long long) recent,
 					(long) ((now - health.last_line_at) / USECS_PER_SEC),
 					(unsigned long long) health.failures,

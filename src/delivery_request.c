@@ -21,6 +21,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "app.h"
 #include "clock.h"
 #include "delivery_health.h"
 #include "delivery_int.h"
@@ -45,7 +46,7 @@ static void too_large(Request *req, size_t size);
 bool
 request_configured(void)
 {
-	return rtpush_app_id[0] && rtpush_key[0] && rtpush_secret[0];
+	return rtpush_app_configured(rtpush_app_cached());
 }
 
 int
@@ -90,10 +91,12 @@ requests_settings_changed(void)
 static void
 request_head(PusherRequestHead *head, bool batch, long timestamp, char *host, size_t hostlen)
 {
-	rtpush_host_header(host, hostlen);
+	const RtpushApp *app = rtpush_app_cached();
+
+	rtpush_app_host_header(app, host, hostlen);
 	head->host = host;
-	head->target_len = pusher_request_target_len(strlen(rtpush_app_id), batch,
-												 strlen(rtpush_key), timestamp);
+	head->target_len = pusher_request_target_len(strlen(app->app_id), batch,
+												 strlen(app->key), timestamp);
 	head->idempotency_key = rtpush_idempotency_key;
 }
 
@@ -176,11 +179,12 @@ post(Request *req, StringInfo body, const char *path, long timestamp, const Push
 	HttpOptions opts;
 	char	   *lines[PUSHER_MAX_HEADERS];
 	int			nlines;
+	const RtpushApp *app = rtpush_app_cached();
 
 	initStringInfo(&url);
-	appendStringInfo(&url, "%s://%s:%d%s?", rtpush_scheme, rtpush_effective_host(),
-					 rtpush_effective_port(), path);
-	pusher_sign_request(&url, "POST", path, rtpush_key, rtpush_secret,
+	appendStringInfo(&url, "%s://%s:%d%s?", app->scheme, rtpush_app_host(app),
+					 rtpush_app_port(app), path);
+	pusher_sign_request(&url, "POST", path, app->key, app->secret,
 						timestamp, body->data, body->len);
 	nlines = request_headers(req, head, body->len, lines);
 
@@ -222,7 +226,7 @@ request_start(Request *req)
 		request_done(req, &r);
 		return;
 	}
-	snprintf(path, sizeof(path), "/apps/%s/%s", rtpush_app_id,
+	snprintf(path, sizeof(path), "/apps/%s/%s", rtpush_app_cached()->app_id,
 			 req->alone ? "events" : "batch_events");
 	request_head(&head, !req->alone, timestamp, host, sizeof(host));
 	size = pusher_request_size(&head, body.len);

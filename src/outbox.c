@@ -51,6 +51,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
+#include "app.h"
 #include "crypto.h"
 #include "outbox.h"
 #include "payload.h"
@@ -88,9 +89,10 @@ check_master_key(const char *channel)
 {
 	unsigned char key[PUSHER_MASTER_KEY_BYTES];
 	const char *why;
-	bool		ok = pusher_master_key_decode(rtpush_encryption_master_key, key, &why);
-	bool		unset = rtpush_encryption_master_key == NULL ||
-		rtpush_encryption_master_key[0] == '\0';
+	const RtpushApp *app = rtpush_app();
+	const char *master_key = app->master_key;
+	bool		ok = pusher_master_key_decode(master_key, key, &why);
+	bool		unset = master_key[0] == '\0';
 
 	explicit_bzero(key, sizeof(key));
 	if (!ok)
@@ -100,6 +102,8 @@ check_master_key(const char *channel)
 				 unset ?
 				 errdetail("rtpush.encryption_master_key is not set.") :
 				 errdetail("rtpush.encryption_master_key is not the base64 encoding of 32 bytes."),
+				 app->own ?
+				 errhint("This database has its own app: set it again with SELECT rtpush.set_app(..., encryption_master_key => '...'), the base64 of 32 random bytes (openssl rand -base64 32).") :
 				 errhint("Set rtpush.encryption_master_key to the base64 of 32 random bytes (openssl rand -base64 32) and reload the configuration.")));
 }
 
@@ -437,14 +441,16 @@ row_request_size(const RtpushEvent *ev, const char *const *channels, int n)
 	size_t		quotes;
 	size_t		added = added_members(ev->data, ev->datalen, &quotes);
 	size_t		str;
+	const RtpushApp *app = rtpush_app();
 
 	if (n == 1 && pusher_channel_is_encrypted(channels[0]))
 		str = pusher_envelope_string_size(ev->datalen + added);
 	else
 		str = pusher_json_string_size(ev->data, ev->datalen) + added + quotes;
-	rtpush_host_header(host, sizeof(host));
+
+	rtpush_app_host_header(app, host, sizeof(host));
 	head.host = host;
-	head.target_len = pusher_request_target_len(strlen(rtpush_app_id), false, strlen(rtpush_key),
+	head.target_len = pusher_request_target_len(strlen(app->app_id), false, strlen(app->key),
 												PUSHER_TIMESTAMP_WIDEST);
 	head.idempotency_key = rtpush_idempotency_key;
 	return pusher_request_size(&head, pusher_events_body_size(ev->event, channels, n, ev->socket_id, str));

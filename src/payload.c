@@ -12,6 +12,7 @@
 
 #include "lib/stringinfo.h"
 
+#include "app.h"
 #include "crypto.h"
 #include "payload.h"
 #include "pusher.h"
@@ -88,7 +89,7 @@ payload_for_channels(char **channels, int nchannels, const char *data, size_t da
 		*why = "an event for a private-encrypted- channel must have no other channel";
 		return false;
 	}
-	if (!pusher_master_key_decode(rtpush_encryption_master_key, master, why))
+	if (!pusher_master_key_decode(rtpush_app()->master_key, master, why))
 	{
 		*why = "rtpush.encryption_master_key is missing or malformed";
 		return false;

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  * redact.c
- *	  Keeps rtpush's secrets (rtpush.secret, rtpush.encryption_master_key)
- *	  out of the server log.
+ *	  Keeps rtpush's secrets (rtpush.secret, rtpush.encryption_master_key,
+ *	  a database app's secret and master key) out of the server log.
  *
  * rtpush never prints them, but PostgreSQL itself would: the postmaster
  * logs 'parameter "rtpush.secret" changed to "<value>"' on a reload, and
@@ -11,6 +11,9 @@
  * the value from setting-change messages, replaces a statement naming a
  * secret setting, hides the STATEMENT line of any message while such a
  * statement runs, and masks the current secrets wherever they appear.
+ * A statement calling rtpush.set_app() or naming rtpush.app_config holds
+ * a database app's secrets: it is treated as one naming a secret setting,
+ * and the detail of its errors (a constraint's failing row) is not logged.
  *
  * Messages are recognised by their untranslated format string
  * (ErrorData.message_id), never by their text, which lc_messages may have
@@ -24,6 +27,7 @@
 #include "utils/elog.h"
 #include "utils/memutils.h"
 
+#include "app.h"
 #include "redact.h"
 #include "settings.h"
 
@@ -40,6 +44,9 @@ static const char *const secret_settings[] = {
 	"rtpush.secret", "rtpush.encryption_master_key"
 };
 
+/* a database's own app (app_config.c): its secrets are in the statement */
+static const char *const secret_statements[] = {"set_app", "app_config"};
+
 static bool
 names_secret_setting(const char *s)
 {
@@ -49,6 +56,18 @@ names_secret_setting(const char *s)
 		if (strstr(s, secret_settings[i]) != NULL)
 			return true;
 	return false;
+}
+
+/* a secret setting, or a statement that may carry a database app's secret */
+static bool
+names_secret(const char *s)
+{
+	if (s == NULL)
+		return false;
+	for (int i = 0; i < lengthof(secret_statements); i++)
+		if (strstr(s, secret_statements[i]) != NULL)
+			return true;
+	return names_secret_setting(s);
 }
 
 /* s with every occurrence of secret replaced by "********", or NULL */
@@ -76,10 +95,13 @@ mask(const char *s, const char *secret)
 static void
 mask_field(char **field)
 {
-	for (int i = 0; i < lengthof(secret_settings); i++)
+	const RtpushApp *app = rtpush_app_cached();	/* never reads the table */
+	const char *secrets[] = {rtpush_secret, rtpush_encryption_master_key,
+	app->secret, app->master_key};
+
+	for (int i = 0; i < lengthof(secrets); i++)
 	{
-		const char *secret = i == 0 ? rtpush_secret : rtpush_encryption_master_key;
-		char	   *masked = mask(*field, secret);
+		char	   *masked = mask(*field, secrets[i]);
 
 		if (masked)
 			*field = masked;
@@ -103,10 +125,15 @@ redact_hook(ErrorData *edata)
 		edata->message = psprintf("parameter \"%s\" changed (value not logged)",
 								  strstr(edata->message, "encryption_master_key") ?
 								  "rtpush.encryption_master_key" : "rtpush.secret");
-	else if (is_format(edata, STATEMENT_FORMAT) && names_secret_setting(edata->message))
+	else if (is_format(edata, STATEMENT_FORMAT) && names_secret(edata->message))
 		edata->message = pstrdup("statement: <names an rtpush secret setting; not logged>");
-	if (names_secret_setting(debug_query_string))
+	if (names_secret(debug_query_string))
+	{
 		edata->hide_stmt = true;
+		/* a constraint's "Failing row contains (...)": the client only */
+		if (edata->detail)
+			edata->detail_log = pstrdup("(not logged: the statement may hold an rtpush secret)");
+	}
 	mask_field(&edata->message);
 	mask_field(&edata->detail);
 	mask_field(&edata->detail_log);

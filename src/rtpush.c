@@ -10,6 +10,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "app.h"
 #include "dbguard.h"
 #include "install_warning.h"
 #include "launcher.h"
@@ -31,6 +32,7 @@ _PG_init(void)
 				 errhint("Add rtpush to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	rtpush_define_settings();
+	rtpush_app_init();
 	rtpush_redact_init();
 	rtpush_install_warning_init();
 	rtpush_status_init();

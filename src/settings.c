@@ -315,33 +315,3 @@ rtpush_define_settings(void)
 	define_capture_settings();
 	MarkGUCPrefixReserved("rtpush");
 }
-
-const char *
-rtpush_effective_host(void)
-{
-	static char buf[256];
-
-	if (rtpush_host && rtpush_host[0])
-		return rtpush_host;
-	snprintf(buf, sizeof(buf), "api-%s.pusher.com", rtpush_cluster);
-	return buf;
-}
-
-int
-rtpush_effective_port(void)
-{
-	if (rtpush_port > 0)
-		return rtpush_port;
-	return strcmp(rtpush_scheme, "http") == 0 ? 80 : 443;
-}
-
-void
-rtpush_host_header(char *buf, size_t len)
-{
-	int			port = rtpush_effective_port();
-
-	if (port == (strcmp(rtpush_scheme, "http") == 0 ? 80 : 443))
-		snprintf(buf, len, "%s", rtpush_effective_host());
-	else
-		snprintf(buf, len, "%s:%d", rtpush_effective_host(), port);
-}

@@ -74,10 +74,6 @@ extern int	rtpush_ws_tls;
 
 extern void rtpush_define_settings(void);
 
-/* host, port and scheme the worker talks to, derived from the settings */
-extern const char *rtpush_effective_host(void);
-extern int	rtpush_effective_port(void);
-/* the Host header's value: the host, with the port unless it is the scheme's */
-extern void rtpush_host_header(char *buf, size_t len);
+/* a database's own app may replace the endpoint and credentials: app.h */
 
 #endif

@@ -68,6 +68,8 @@ rtpush_slot_reset(RtpushSlot *slot)
 	slot->state_note[0] = '\0';
 	slot->started_at = slot->last_error_at = slot->last_success_at = 0;
 	slot->last_error[0] = '\0';
+	slot->app_id[0] = '\0';
+	slot->app_own = false;
 	slot->in_flight = slot->held = slot->parked = slot->nlisted = 0;
 	SpinLockRelease(&slot->mutex);
 	for (int i = 0; i < NCOUNTERS; i++)
@@ -286,6 +288,16 @@ rtpush_status_set_state(WorkerState state, const char *note)
 	SpinLockAcquire(&my_slot->mutex);
 	my_slot->state = state;
 	strlcpy(my_slot->state_note, note ? note : "", sizeof(my_slot->state_note));
+	SpinLockRelease(&my_slot->mutex);
+}
+
+/* the app the worker delivers to, for rtpush.databases */
+void
+rtpush_status_set_app(const char *app_id, bool own)
+{
+	SpinLockAcquire(&my_slot->mutex);
+	strlcpy(my_slot->app_id, app_id, sizeof(my_slot->app_id));
+	my_slot->app_own = own;
 	SpinLockRelease(&my_slot->mutex);
 }
 

@@ -99,6 +99,7 @@ extern void rtpush_status_set_slots_short(bool short_of_slots);
 /* worker side: state (note: see worker_state_text), errors and counters */
 extern void rtpush_status_set_state(WorkerState state, const char *note);
 extern void rtpush_status_error(const char *msg);
+extern void rtpush_status_set_app(const char *app_id, bool own);
 extern void rtpush_status_delivered(int nevents, double latency_us_each[]);
 extern void rtpush_status_count(StatusCounter c); /* adds one */
 extern void rtpush_status_counts(int in_flight, int held, int parked);

@@ -27,6 +27,8 @@
 /* parked channels listed by rtpush.parked_channels(): the first ones parked */
 #define RTPUSH_PARKED_LISTED 16
 
+#define RTPUSH_SLOT_APP_ID_SIZE 64
+
 typedef struct RtpushSlot
 {
 	/* under RtpushShared.mutex */
@@ -44,6 +46,8 @@ typedef struct RtpushSlot
 	TimestampTz last_error_at;
 	TimestampTz last_success_at;
 	char		last_error[256];
+	char		app_id[RTPUSH_SLOT_APP_ID_SIZE];	/* the app it delivers to */
+	bool		app_own;		/* the database's own (rtpush.set_app) */
 	int			in_flight;		/* requests in flight */
 	int			held;			/* events held in the worker's memory */
 	int			parked;			/* channels whose later events wait in the outbox */

@@ -252,7 +252,8 @@ rtpush_status_step_back(Oid dboid)
 
 /* ---- SQL: rtpush.database_workers() ---- */
 
-#define DATABASE_WORKERS_COLS 12
+/* 0.7's rtpush.database_workers() has the first 12; 0.8's adds the app */
+#define DATABASE_WORKERS_COLS 14
 
 static void
 put_slot_row(ReturnSetInfo *rsinfo, Oid dboid, pid_t pid, RtpushSlot *s)
@@ -281,6 +282,10 @@ put_slot_row(ReturnSetInfo *rsinfo, Oid dboid, pid_t pid, RtpushSlot *s)
 	n[10] = s->last_success_at == 0;
 	v[11] = TimestampTzGetDatum(s->started_at);
 	n[11] = s->started_at == 0;
+	v[12] = CStringGetTextDatum(s->app_own ? "database" : "cluster");
+	n[12] = pid == 0;
+	v[13] = CStringGetTextDatum(s->app_id);
+	n[13] = pid == 0 || s->app_id[0] == '\0';
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 }
 

@@ -11,6 +11,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "app.h"
 #include "auth.h"
 #include "pusher.h"
 #include "settings.h"
@@ -29,8 +30,10 @@ rtpush_verify_webhook(PG_FUNCTION_ARGS)
 	char	   *signature;
 	bool		key_ok;
 	bool		sig_ok;
+	const RtpushApp *app;
 
 	rtpush_require_credentials(true);
+	app = rtpush_app();
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_BOOL(false);
 	key = PG_GETARG_TEXT_PP(0);
@@ -39,8 +42,8 @@ rtpush_verify_webhook(PG_FUNCTION_ARGS)
 
 	/* evaluate both so that the time taken does not tell which failed */
 	key_ok = pusher_secure_equal(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key),
-								 rtpush_key, strlen(rtpush_key));
-	sig_ok = pusher_webhook_valid(rtpush_secret, signature,
+								 app->key, strlen(app->key));
+	sig_ok = pusher_webhook_valid(app->secret, signature,
 								  VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body));
 	PG_RETURN_BOOL(key_ok && sig_ok);
 }

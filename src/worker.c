@@ -40,6 +40,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "app.h"
 #include "clock.h"
 #include "delivery.h"
 #include "delivery_health.h"
@@ -212,6 +213,29 @@ extension_ready(void)
  * per-turn one, is restored after each, so that per-turn memory is freed
  * with the turn.
  */
+/* a reload, or this database's app changed: sizes and limits again */
+static void
+settings_changed(void)
+{
+	outbox_settings_changed();
+	delivery_settings_changed();
+	rtpush_status_set_app(rtpush_app_cached()->app_id, rtpush_app_cached()->own);
+}
+
+static void
+app_changed(void)
+{
+	const RtpushApp *app = rtpush_app_cached();
+
+	settings_changed();
+	if (rtpush_app_configured(app))
+		ereport(LOG,
+				(errmsg("rtpush delivers to app \"%s\" at %s://%s:%d", app->app_id, app->scheme,
+						rtpush_app_host(app), rtpush_app_port(app)),
+				 errdetail(app->own ? "The database's own app (rtpush.set_app)." :
+						   "The cluster-wide settings (rtpush.app_id, rtpush.host, ...).")));
+}
+
 static bool
 run_transaction(bool fetch)
 {
@@ -229,6 +253,8 @@ run_transaction(bool fetch)
 		pgstat_report_activity(STATE_RUNNING, "rtpush: recording outcomes, fetching events");
 		if (extension_ready())
 		{
+			if (rtpush_app_refresh())	/* rtpush.set_app() in this database */
+				app_changed();
 			write_outcomes();
 			if (fetch)
 				fetch_events();
@@ -275,7 +301,7 @@ current_state(const char **note)
 	*note = NULL;
 	if (!OidIsValid(extension_oid))
 		return WORKER_WAITING_FOR_EXTENSION;
-	if (!(rtpush_app_id[0] && rtpush_key[0] && rtpush_secret[0]))
+	if (!rtpush_app_configured(rtpush_app_cached()))
 		return WORKER_NOT_CONFIGURED;
 	if ((*note = health_state()) != NULL)
 		return WORKER_MISCONFIGURED;
@@ -325,8 +351,7 @@ reload_if_asked(void)
 	{
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
-		outbox_settings_changed();
-		delivery_settings_changed();
+		settings_changed();
 	}
 }
 
