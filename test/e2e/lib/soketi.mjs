@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { soketiBin } from './deps.mjs';
-import { onExit, freePort, sleep, until } from './cleanup.mjs';
+import { onExit, freePort, until } from './cleanup.mjs';
 
 /**
  * options:
@@ -153,8 +153,15 @@ export async function startSoketi(options = {}) {
 		if (!child || exited(child))
 			return;
 		child.kill(signal);
-		const t = sleep(graceMs).then(() => 'timeout');
-		if (await Promise.race([s.exitedP, t]) === 'timeout') {
+		// a timer cleared once soketi exits: a pending one would keep the
+		// test process alive for graceMs after its last test
+		let timer;
+		const t = new Promise((resolve) => {
+			timer = setTimeout(() => resolve('timeout'), graceMs);
+		});
+		const first = await Promise.race([s.exitedP, t]);
+		clearTimeout(timer);
+		if (first === 'timeout') {
 			child.kill('SIGKILL');
 			await s.exitedP;
 		}
