@@ -14,7 +14,8 @@
 //   none from a database of the other app (same channel names on both apps,
 //   so a leak would show);
 // - each encrypted channel's subscriber, authorized by rtpush.authorize_channel
-//   in its own database (examples/auth-server on that database), gets its
+//   in its own database (examples/auth-server on that database, connected as
+//   a role that cannot read rtpush.app_config), gets its
 //   rows decrypted; the shared secret pusher-js holds and the envelopes soketi
 //   forwarded are checked against SHA256(channel || that database's master
 //   key) computed here;
@@ -172,8 +173,17 @@ describe('per-database Pusher apps: three databases, two soketi apps', () => {
 			encryption_master_key => $5)`, [A.appId, A.key, A.secret, A.port, KA]);
 		await dbs.db2.query('SELECT rtpush.set_app($1, $2, $3, encryption_master_key => $4)',
 			[B.appId, B.key, B.secret, KB]);
-		for (const name of ['db1', 'db2', 'db3'])
-			auth[name] = await createAuthServer({ pool: { query: (...a) => dbs[name].query(...a) } });
+		// the auth servers connect as an app's role, not a superuser: rtpush
+		// signs with the app's secret that the role cannot read
+		await pg.query('CREATE ROLE many_app LOGIN');
+		for (const name of ['db1', 'db2', 'db3']) {
+			await dbs[name].query(`GRANT USAGE ON SCHEMA rtpush TO many_app;
+				GRANT EXECUTE ON FUNCTION rtpush.authorize_channel(text, text, text, jsonb) TO many_app;
+				GRANT SELECT ON app_sessions TO many_app`);
+			const asApp = pg.database(name, { user: 'many_app' });
+			auth[name] = await createAuthServer({ pool: { query: (...a) => asApp.query(...a) } });
+			await assert.rejects(asApp.query('SELECT secret FROM rtpush.app_config'), /permission denied/);
+		}
 		// (the workers take up set_app() a moment after its commit when they
 		// have just started: see the last test)
 		await until('db1, db2 and db3\'s workers on their apps', async () => (await workerApps()) ===
@@ -397,6 +407,7 @@ describe('per-database Pusher apps: three databases, two soketi apps', () => {
 			delete auth.db3;
 			await dbs.db3.disconnect();
 			delete dbs.db3;
+			await pg.database('db3', { user: 'many_app' }).disconnect();
 			const td = Date.now();
 			await pg.query('DROP DATABASE db3');
 			dropMs = Date.now() - td;

@@ -68,9 +68,10 @@ function confLine(key, value) {
  *   one(sql, params)        → first row or undefined
  *   connect()               → a new pg.Client (caller ends it; ended by stop())
  *   disconnect()            → end the pool and every connect()ed client
- *   database(name)          → {name, query, rows, one, connect, disconnect} on
- *                             another database of the cluster (its own pool,
- *                             also ended by disconnect() and stop())
+ *   database(name, {user})  → {name, query, rows, one, connect, disconnect} on
+ *                             another database of the cluster, as user
+ *                             (default postgres; its own pool, also ended by
+ *                             disconnect() and stop())
  *   psql(sql, {db})         → stdout of psql -XAt -v ON_ERROR_STOP=1
  *   set(settings, {reload}) → ALTER SYSTEM SET each, then reload() (default)
  *   reload()                → pg_reload_conf(), then a short pause so
@@ -176,13 +177,14 @@ export async function startPostgres(options = {}) {
 	};
 
 	/** Another database of this cluster: queries through a pool of its own. */
-	h.database = (name) => {
+	h.database = (name, { user = 'postgres' } = {}) => {
+		const id = `${user}@${name}`;
 		const poolOf = () => {
-			let p = others.get(name);
+			let p = others.get(id);
 			if (!p) {
-				p = new pg.Pool({ host: h.host, port: h.port, user: 'postgres', database: name, max: 4 });
+				p = new pg.Pool({ host: h.host, port: h.port, user, database: name, max: 4 });
 				p.on('error', () => {});
-				others.set(name, p);
+				others.set(id, p);
 			}
 			return p;
 		};
@@ -191,17 +193,17 @@ export async function startPostgres(options = {}) {
 		d.rows = async (sql, params) => (await d.query(sql, params)).rows;
 		d.one = async (sql, params) => (await d.query(sql, params)).rows[0];
 		d.connect = async () => {
-			const c = new pg.Client({ host: h.host, port: h.port, user: 'postgres', database: name });
+			const c = new pg.Client({ host: h.host, port: h.port, user, database: name });
 			c.on('error', () => {});
 			await c.connect();
 			clients.add(c);
 			c.on('end', () => clients.delete(c));
 			return c;
 		};
-		/** Ends this database's pool (before DROP DATABASE, say). */
+		/** Ends this pool (before DROP DATABASE, say). */
 		d.disconnect = async () => {
-			const p = others.get(name);
-			others.delete(name);
+			const p = others.get(id);
+			others.delete(id);
 			await p?.end();
 		};
 		return d;
