@@ -32,7 +32,10 @@
 // at once: every row committed after set_app() returned reaches app B, none
 // the cluster-wide app A.  This fails on 0.8 as of 514fa6b (the first rows
 // go to app A: a just-started worker reads the app at the start of its
-// transaction, then fetches rows committed later).
+// transaction, then fetches rows committed later).  And on a warm, busy
+// worker switched back and forth ten times by set_app() and reset_app():
+// every row reaches the app in force when its INSERT began (rows still
+// queued at the next switch may go with the next app, and are not judged).
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -159,6 +162,7 @@ describe('per-database Pusher apps: three databases, two soketi apps', () => {
 	};
 
 	before(async () => {
+		const t0 = Date.now();
 		soketi = await startSoketi({ ...APP_A, apps: [APP_B] });
 		[A, B] = soketi.apps;
 		pg = await startPostgres({
@@ -188,6 +192,7 @@ describe('per-database Pusher apps: three databases, two soketi apps', () => {
 		// have just started: see the last test)
 		await until('db1, db2 and db3\'s workers on their apps', async () => (await workerApps()) ===
 			`db1:database:${A.appId},db2:database:${B.appId},db3:cluster:${A.appId}`, { timeoutMs: WAIT });
+		console.log(`set up in ${Date.now() - t0} ms`);
 	});
 
 	after(async () => {
@@ -493,5 +498,69 @@ describe('per-database Pusher apps: three databases, two soketi apps', () => {
 			'no row committed after set_app() reaches the previous (cluster-wide) app');
 		assert.deepEqual(subs.B.data.map((d) => d.seq), [...Array(30).keys()].map((i) => i + 1),
 			'all 30 on app B, in order');
+	});
+
+	// the same on a warm, busy worker: rows whose INSERT began after set_app()
+	// or reset_app() returned go to the app then in force
+	test('rows written while set_app() and reset_app() switch db4 back and forth each reach the app in force when written', async () => {
+		const db4 = dbs.db4;
+		const subs = {};
+		for (const [name, app] of [['A', A], ['B', B]]) {
+			const c = await client(app);
+			subs[name] = c.collect('ticks.6', 'tick');
+			await c.subscribe('ticks.6');
+		}
+		const w = await db4.connect();
+		const began = new Map();
+		const acked = new Map();
+		let stop = false;
+		let seq = 1000;
+		const writer = (async () => {
+			while (!stop) {
+				const n = ++seq;
+				began.set(n, Date.now());
+				await w.query('INSERT INTO ticks (seq, w) VALUES ($1, 6)', [n]);
+				acked.set(n, Date.now());
+				await sleep(2);
+			}
+		})();
+		const switches = []; // {app, from, at}: when each set_app()/reset_app() was called and returned
+		try {
+			for (let k = 0; k < 10; k++) {
+				await sleep(300);
+				const toB = k % 2 === 0;
+				const from = Date.now();
+				await db4.query(toB ? 'SELECT rtpush.set_app($1, $2, $3)' : 'SELECT rtpush.reset_app()',
+					toB ? [B.appId, B.key, B.secret] : []);
+				switches.push({ app: toB ? 'B' : 'A', from, at: Date.now() });
+			}
+			await sleep(300);
+		} finally {
+			stop = true;
+			await writer;
+			await w.end();
+		}
+		const got = { A: new Set(subs.A.events.map((e) => e.data.seq)), B: new Set(subs.B.events.map((e) => e.data.seq)) };
+		await until('every row on one app', () => got.A.size + got.B.size >= seq - 1000, { timeoutMs: WAIT }).catch(() => {});
+		await sleep(500);
+		// A row's app is known when its INSERT began after switch k returned and
+		// was acknowledged 100 ms before switch k + 1 was called (still queued
+		// at a switch, a row goes with the next app: allowed).
+		const wrong = [];
+		let judged = 0;
+		for (let n = 1001; n <= seq; n++) {
+			const k = switches.findLastIndex((x) => x.at < began.get(n));
+			if (k < 0 || (switches[k + 1] && acked.get(n) > switches[k + 1].from - 100))
+				continue;
+			judged++;
+			const app = switches[k].app;
+			if (!got[app].has(n)) {
+				wrong.push(`${n} (${began.get(n) - switches[k].at} ms after switch ${k} to app ${app} returned; ` +
+					`got by ${got.A.has(n) ? 'A' : ''}${got.B.has(n) ? 'B' : ''})`);
+			}
+		}
+		console.log(`${seq - 1000} rows across 10 switches, ${judged} judged`);
+		assert.ok(judged > 300, `${judged} rows judged`);
+		assert.deepEqual(wrong, [], 'every row reaches the app in force when its INSERT began');
 	});
 });
