@@ -27,15 +27,19 @@
 // Then, while db1 and db2 are busy writing: CREATE EXTENSION in a fourth
 // database given app B by set_app (its rows reach app B only), and DROP
 // DATABASE db3 (completes at once); db1 and db2 lose nothing, duplicate
-// nothing, keep their order.
+// nothing, keep their order.  rtpush.reset_app() puts db4 back on the
+// cluster-wide app, for its auth at once and its worker.
 // Last, set_app() right after CREATE EXTENSION in a fifth database and rows
 // at once: every row committed after set_app() returned reaches app B, none
 // the cluster-wide app A.  This fails on 0.8 as of 514fa6b (the first rows
 // go to app A: a just-started worker reads the app at the start of its
-// transaction, then fetches rows committed later).  And on a warm, busy
+// first transaction, which lasts ~0.3 s, then fetches rows committed since
+// with a newer snapshot).  And on a warm, busy
 // worker switched back and forth ten times by set_app() and reset_app():
 // every row reaches the app in force when its INSERT began (rows still
 // queued at the next switch may go with the next app, and are not judged).
+// RTPUSH_E2E_DEBUG=1 prints, at the end, the server log's rtpush lines, the
+// workers, dead letters and what each collector got per database.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
