@@ -144,10 +144,10 @@ sub databases_row
 # ---- dba's endpoint down for 30 s while dbb delivers a steady trickle
 my $OUTAGE = 30;
 my %load = map {
-	$_ => start_load($node, db => $_, rate => 20, conns => 2, seconds => $OUTAGE + 14, first_seq => 1)
+	$_ => start_load($node, db => $_, rate => 20, conns => 2, seconds => $OUTAGE + 12, first_seq => 1)
 } qw(dba dbb);
 my $t_load = time;
-sleep 8;    # the baseline: both delivering
+sleep 6;    # the baseline: both delivering
 my $baseline_to = time;
 cmp_ok(scalar(@{ $sink{dba}->events }), '>', 50, 'dba delivered events before its outage');
 my $port_a = $sink{dba}->port;
