@@ -14,7 +14,11 @@
  * own memory context, until a relcache invalidation of the table: the
  * table's statement trigger (app_config.c) sends one at commit of every
  * change, so every backend, the worker included, reads the new row in its
- * next transaction.  Nothing is read outside a transaction.
+ * next transaction.  Nothing is read outside a transaction.  That message
+ * comes after the change's commit is visible, so the worker, whose fetch
+ * may read events committed after a rtpush.set_app() before the message
+ * is there, also looks at the row's version after each fetch that found
+ * events (rtpush_app_refresh(true)): those events go to the new app.
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -62,6 +66,8 @@ typedef struct AppRow
 	bool		has_row;
 	char	   *col[APP_CONFIG_NATTS];	/* text columns, NULL if null */
 	int			port;			/* 0 if null */
+	ItemPointerData tid;		/* the row's version: where it is, */
+	TransactionId xmin;			/* and who wrote it */
 	char	   *image;			/* all of it as one string, to tell a change */
 } AppRow;
 
@@ -77,10 +83,15 @@ typedef struct AppCache
 
 static AppCache app;
 
+/*
+ * The table changed (its trigger), or went (DROP EXTENSION); without it,
+ * any relation's invalidation may be the table being made (CREATE or
+ * ALTER EXTENSION: a new pg_class row invalidates its relation).
+ */
 static void
 app_invalidate(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == app.row.relid)
+	if (relid == InvalidOid || relid == app.row.relid || !OidIsValid(app.row.relid))
 		app.valid = false;
 }
 
@@ -112,6 +123,8 @@ keep_row(AppRow *row, HeapTuple tup, TupleDesc desc)
 				 errhint("Its columns are the extension's: run ALTER EXTENSION rtpush UPDATE, or drop and create the extension.")));
 	heap_deform_tuple(tup, desc, v, n);
 	row->has_row = true;
+	row->tid = tup->t_self;
+	row->xmin = HeapTupleHeaderGetXmin(tup->t_data);
 	for (int c = COL_APP_ID; c <= COL_MASTER_KEY; c++)
 		if (c != COL_PORT && !n[c])
 			row->col[c] = TextDatumGetCString(v[c]);
@@ -131,6 +144,35 @@ scan_app_config(AppRow *row)
 	table_endscan(scan);
 	UnregisterSnapshot(snap);
 	table_close(rel, AccessShareLock);
+}
+
+/*
+ * Is the row now the version read last (or still none)?  A plain look at
+ * the table, without copying anything.  Without the table, or with a table
+ * gone meanwhile, the invalidation that made or dropped it tells.
+ */
+static bool
+row_unchanged(void)
+{
+	Relation	rel = OidIsValid(app.row.relid) ? try_table_open(app.row.relid, AccessShareLock) : NULL;
+	Snapshot	snap;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		same;
+
+	if (rel == NULL)
+		return true;
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snap, 0, NULL);
+	if ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		same = app.row.has_row && ItemPointerEquals(&tup->t_self, &app.row.tid) &&
+			HeapTupleHeaderGetXmin(tup->t_data) == app.row.xmin;
+	else
+		same = !app.row.has_row;
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+	return same;
 }
 
 /* the row (or none) as one string (where the table is does not count) */
@@ -175,8 +217,7 @@ read_app_config(void)
 	app.row = row;
 	if (changed)
 		app.generation++;
-	/* without the table, look again each time (ALTER EXTENSION UPDATE makes it) */
-	app.valid = OidIsValid(row.relid);
+	app.valid = true;
 }
 
 static const char *
@@ -222,11 +263,13 @@ rtpush_app_cached(void)
 }
 
 bool
-rtpush_app_refresh(void)
+rtpush_app_refresh(bool recheck)
 {
 	bool		changed;
 
 	(void) rtpush_app();
+	if (recheck && !row_unchanged())
+		read_app_config();
 	changed = app.generation != app.refreshed;
 	app.refreshed = app.generation;
 	return changed;

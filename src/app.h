@@ -33,8 +33,14 @@ extern void rtpush_app_init(void);
 extern const RtpushApp *rtpush_app(void);
 extern const RtpushApp *rtpush_app_cached(void);
 
-/* the worker, in its transaction: read it again; true if it changed */
-extern bool rtpush_app_refresh(void);
+/*
+ * The worker, in its transaction: read it again if it changed; true if it
+ * did since the last call.  recheck: look at the table even without an
+ * invalidation, which comes only after a change's commit is visible: the
+ * events a fetch just read that were committed after a rtpush.set_app()
+ * are then sent to the new app.
+ */
+extern bool rtpush_app_refresh(bool recheck);
 
 /* all three credentials: the worker can sign requests */
 extern bool rtpush_app_configured(const RtpushApp *app);

@@ -73,6 +73,14 @@ void
 outbox_plan_settings(void)
 {
 	SetConfigOption("enable_seqscan", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	/*
+	 * Its statements read a page of rows by index, thousands of times a
+	 * minute: JIT compiling one (the outbox's estimate after a backlog can
+	 * pass jit_above_cost) costs far more than running it.  With jit on, 16
+	 * idle workers polling took 14 % of a core, and a quiet database's p99
+	 * latency was 140-300 ms (bench/delivery/many_databases.mjs).
+	 */
+	SetConfigOption("jit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 }
 
 Oid

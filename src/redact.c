@@ -47,27 +47,30 @@ static const char *const secret_settings[] = {
 /* a database's own app (app_config.c): its secrets are in the statement */
 static const char *const secret_statements[] = {"set_app", "app_config"};
 
+/* does s hold one of the n names? */
 static bool
-names_secret_setting(const char *s)
+holds_any(const char *s, const char *const *names, int n)
 {
 	if (s == NULL)
 		return false;
-	for (int i = 0; i < lengthof(secret_settings); i++)
-		if (strstr(s, secret_settings[i]) != NULL)
+	for (int i = 0; i < n; i++)
+		if (strstr(s, names[i]) != NULL)
 			return true;
 	return false;
+}
+
+static bool
+names_secret_setting(const char *s)
+{
+	return holds_any(s, secret_settings, lengthof(secret_settings));
 }
 
 /* a secret setting, or a statement that may carry a database app's secret */
 static bool
 names_secret(const char *s)
 {
-	if (s == NULL)
-		return false;
-	for (int i = 0; i < lengthof(secret_statements); i++)
-		if (strstr(s, secret_statements[i]) != NULL)
-			return true;
-	return names_secret_setting(s);
+	return holds_any(s, secret_statements, lengthof(secret_statements)) ||
+		names_secret_setting(s);
 }
 
 /* s with every occurrence of secret replaced by "********", or NULL */

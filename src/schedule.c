@@ -38,6 +38,18 @@ schedule_fetch(int held, bool asked, bool rescan_due)
 void
 schedule_fetched(Coalescer *c, TimestampTz started, int found)
 {
+	int64		since_us = c->last_fetch > 0 ? started - c->last_fetch : 0;
+	/* events per ms since the fetch before, times 1,000 */
+	int64		rate = since_us > 0 ? (int64) found * 1000000 / since_us : 0;
+	int			window = Max(c->window_ms, COALESCE_WINDOW_MS);
+
+	if (found < COALESCE_MIN_EVENTS)
+		window = COALESCE_WINDOW_MS;
+	else if (rate >= COALESCE_FAST_PER_MS * 1000)
+		window = Min(window * 2, COALESCE_MAX_WINDOW_MS);
+	else if (rate < COALESCE_FAST_PER_MS * 500)
+		window = Max(window / 2, COALESCE_WINDOW_MS);
+	c->window_ms = window;
 	c->last_fetch = started;
 	c->last_found = found;
 }
@@ -45,7 +57,8 @@ schedule_fetched(Coalescer *c, TimestampTz started, int found)
 long
 schedule_coalesce_ms(const Coalescer *c, TimestampTz now)
 {
-	TimestampTz until = c->last_fetch + (TimestampTz) COALESCE_WINDOW_MS * 1000;
+	TimestampTz until = c->last_fetch +
+		(TimestampTz) Max(c->window_ms, COALESCE_WINDOW_MS) * 1000;
 
 	if (c->last_fetch == 0 || c->last_found < COALESCE_MIN_EVENTS || now >= until)
 		return 0;

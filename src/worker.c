@@ -253,11 +253,12 @@ run_transaction(bool fetch)
 		pgstat_report_activity(STATE_RUNNING, "rtpush: recording outcomes, fetching events");
 		if (extension_ready())
 		{
-			if (rtpush_app_refresh())	/* rtpush.set_app() in this database */
-				app_changed();
 			write_outcomes();
 			if (fetch)
 				fetch_events();
+			/* rtpush.set_app() in this database: before sending what it read */
+			if (rtpush_app_refresh(held_in_xact))
+				app_changed();
 		}
 		SPI_finish();
 		PopActiveSnapshot();

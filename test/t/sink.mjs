@@ -12,10 +12,11 @@
 // nothing more.  The control port (127.0.0.1, plain HTTP, JSON) answers:
 //   GET  /stats   {requests, statuses: {code: n}, actions: {...}, delivered,
 //                  badSignatures, overlaps}
-//   GET  /events  [[seq, channel, requestNo, id, position], ...]: every event
-//                 of a request answered 2xx, in arrival order (seq is data.seq;
-//                 id and position its history members, rtpush_id and
-//                 rtpush_position, or null)
+//   GET  /events  [[seq, channel, requestNo, id, position, arrivedMs], ...]:
+//                 every event of a request answered 2xx, in arrival order (seq
+//                 is data.seq; id and position its history members, rtpush_id
+//                 and rtpush_position, or null; arrivedMs the wall clock, ms
+//                 since the epoch, when its request came in, or null)
 //   POST /plan    body: JSON array of faults.mjs rules without `when`
 //                 ({status, body, headers, fraction, times, delayMs, hang,
 //                 reset}); [] is always 200
@@ -161,9 +162,11 @@ const control = http.createServer((req, res) => {
 		try {
 			if (req.method === 'GET' && req.url === '/stats')
 				out = stats();
-			else if (req.method === 'GET' && req.url === '/events')
+			else if (req.method === 'GET' && req.url === '/events') {
+				const wall = new Map(sink.requests.map((r) => [r.n, r.startedWall ?? null]));
 				out = sink.delivered().map((e) => [e.data?.seq ?? null, e.channels?.[0] ?? null, e.request,
-					e.id ?? null, e.position ?? null]);
+					e.id ?? null, e.position ?? null, wall.get(e.request) ?? null]);
+			}
 			else if (req.method === 'POST' && req.url === '/plan') {
 				sink.plan(JSON.parse(Buffer.concat(chunks).toString('utf8') || '[]'));
 				out = { ok: true };

@@ -39,7 +39,7 @@ test_fetch(void)
 static void
 test_coalescing(void)
 {
-	Coalescer	c = {0, 0};
+	Coalescer	c = {0, 0, 0};
 
 	ok(schedule_coalesce_ms(&c, T0) == 0, "coalesce: before any fetch: fetch now");
 	schedule_fetched(&c, T0, COALESCE_MIN_EVENTS - 1);
@@ -53,6 +53,40 @@ test_coalescing(void)
 	   "coalesce: 1 us before the window closes: waits 1 ms at most");
 	schedule_fetched(&c, T0 + 2000, 0);
 	ok(schedule_coalesce_ms(&c, T0 + 2100) == 0, "coalesce: an empty fetch ends the stream: fetch now");
+}
+
+/* the window grows under a fast stream and shrinks when it slows */
+static void
+test_coalescing_window(void)
+{
+	Coalescer	c = {0, 0, 0};
+	TimestampTz t = T0;
+	int			i;
+
+	schedule_fetched(&c, t, 10);
+	ok(c.window_ms == COALESCE_WINDOW_MS, "window: the first fetch: the first window");
+	t += 1000;
+	schedule_fetched(&c, t, 10);	/* 10 per ms */
+	ok(c.window_ms == 2 * COALESCE_WINDOW_MS, "window: 10 events/ms: doubled");
+	ok(schedule_coalesce_ms(&c, t + 100) == 2, "window: the next commit waits until the doubled window closes");
+	for (i = 0; i < 10; i++)
+	{
+		t += (TimestampTz) c.window_ms * 1000;
+		schedule_fetched(&c, t, 5 * c.window_ms);	/* 5 per ms */
+	}
+	ok(c.window_ms == COALESCE_MAX_WINDOW_MS, "window: a stream at 5 events/ms: at most COALESCE_MAX_WINDOW_MS");
+	t += 16000;
+	schedule_fetched(&c, t, 32);	/* 2 per ms: between half the rate and the rate */
+	ok(c.window_ms == COALESCE_MAX_WINDOW_MS, "window: 2 events/ms: kept");
+	t += 16000;
+	schedule_fetched(&c, t, 16);	/* 1 per ms */
+	ok(c.window_ms == COALESCE_MAX_WINDOW_MS / 2, "window: 1 event/ms: halved");
+	t += 1000;
+	schedule_fetched(&c, t, COALESCE_MIN_EVENTS - 1);
+	ok(c.window_ms == COALESCE_WINDOW_MS && schedule_coalesce_ms(&c, t + 100) == 0,
+	   "window: a fetch with fewer than the minimum: the first window, and no wait");
+	schedule_fetched(&c, t + 1000, 3);	/* 3 per ms after a quiet fetch: a stream again */
+	ok(c.window_ms == 2 * COALESCE_WINDOW_MS, "window: 3 events/ms: grows again");
 }
 
 static void
@@ -235,6 +269,7 @@ main(void)
 {
 	test_fetch();
 	test_coalescing();
+	test_coalescing_window();
 	test_parking();
 	test_rescan();
 	test_backoff();

@@ -68,6 +68,10 @@ function confLine(key, value) {
  *   one(sql, params)        → first row or undefined
  *   connect()               → a new pg.Client (caller ends it; ended by stop())
  *   disconnect()            → end the pool and every connect()ed client
+ *   database(name, {user})  → {name, query, rows, one, connect, disconnect} on
+ *                             another database of the cluster, as user
+ *                             (default postgres; its own pool, also ended by
+ *                             disconnect() and stop())
  *   psql(sql, {db})         → stdout of psql -XAt -v ON_ERROR_STOP=1
  *   set(settings, {reload}) → ALTER SYSTEM SET each, then reload() (default)
  *   reload()                → pg_reload_conf(), then a short pause so
@@ -139,6 +143,7 @@ export async function startPostgres(options = {}) {
 
 	let pool = null;
 	const clients = new Set();
+	const others = new Map(); // database name -> pool of database()
 
 	function getPool() {
 		if (!pool) {
@@ -153,7 +158,9 @@ export async function startPostgres(options = {}) {
 		pool = null;
 		const cs = [...clients];
 		clients.clear();
-		await Promise.allSettled([p?.end(), ...cs.map((c) => c.end())]);
+		const ps = [...others.values()];
+		others.clear();
+		await Promise.allSettled([p?.end(), ...ps.map((x) => x.end()), ...cs.map((c) => c.end())]);
 	}
 
 	h.query = (sql, params) => getPool().query(sql, params);
@@ -167,6 +174,39 @@ export async function startPostgres(options = {}) {
 		clients.add(c);
 		c.on('end', () => clients.delete(c));
 		return c;
+	};
+
+	/** Another database of this cluster: queries through a pool of its own. */
+	h.database = (name, { user = 'postgres' } = {}) => {
+		const id = `${user}@${name}`;
+		const poolOf = () => {
+			let p = others.get(id);
+			if (!p) {
+				p = new pg.Pool({ host: h.host, port: h.port, user, database: name, max: 4 });
+				p.on('error', () => {});
+				others.set(id, p);
+			}
+			return p;
+		};
+		const d = { name };
+		d.query = (sql, params) => poolOf().query(sql, params);
+		d.rows = async (sql, params) => (await d.query(sql, params)).rows;
+		d.one = async (sql, params) => (await d.query(sql, params)).rows[0];
+		d.connect = async () => {
+			const c = new pg.Client({ host: h.host, port: h.port, user, database: name });
+			c.on('error', () => {});
+			await c.connect();
+			clients.add(c);
+			c.on('end', () => clients.delete(c));
+			return c;
+		};
+		/** Ends this pool (before DROP DATABASE, say). */
+		d.disconnect = async () => {
+			const p = others.get(id);
+			others.delete(id);
+			await p?.end();
+		};
+		return d;
 	};
 
 	/** Ends the pooled and connect()ed sessions (e.g. before DROP DATABASE). */

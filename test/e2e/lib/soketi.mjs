@@ -2,18 +2,23 @@
 //
 // startSoketi() runs @soketi/soketi's own command-line entry as a child
 // process, on free ports of 127.0.0.1, with one app configured through
-// soketi's SOKETI_* environment variables, and waits until its HTTP API
-// answers.  stop() and kill() end it by pid and wait for it to exit;
+// soketi's SOKETI_* environment variables (several apps, option apps:
+// through a config file for soketi's array app manager), and waits until
+// its HTTP API answers.  stop() and kill() end it by pid and wait for it to exit;
 // start() brings it back on the same ports (to simulate an outage).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { soketiBin } from './deps.mjs';
-import { onExit, freePort, sleep, until } from './cleanup.mjs';
+import { onExit, freePort, until } from './cleanup.mjs';
 
 /**
  * options:
  *   appId, key, secret    the app (defaults: rtpush-e2e, e2e-key, e2e-secret)
+ *   apps                  further apps on the same soketi, [{appId, key, secret}]:
+ *                         with them soketi reads its apps from a config file
+ *                         (soketi start --config: appManager.array.apps, the
+ *                         array app manager), the first one being the app above
  *   port                  WebSocket and HTTP API port (default: a free one)
  *   webhooks              array of soketi webhook objects, e.g.
  *                         [{url, event_types: ['channel_occupied', 'member_added']}]
@@ -25,8 +30,10 @@ import { onExit, freePort, sleep, until } from './cleanup.mjs';
  *   debug                 SOKETI_DEBUG=1 (its log is kept: log())
  *
  * Returns {host, port, appId, key, secret, pid, url, start(), stop(),
- * kill(), restart(), log(), destroy(), server()} where server() is an
- * official `pusher` library client for this app.
+ * kill(), restart(), log(), destroy(), server(), apps} where server() is an
+ * official `pusher` library client for this app, and apps[i] is each app
+ * ({host, port, url, appId, key, secret, server(), rtpushSettings()}, what
+ * pusherClient() takes as its soketi), apps[0] the first.
  */
 export async function startSoketi(options = {}) {
 	const s = {
@@ -50,6 +57,31 @@ export async function startSoketi(options = {}) {
 			url: options.webhookUrl,
 			event_types: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event'],
 		}];
+	}
+	// several apps: soketi's array app manager, from a config file (the
+	// SOKETI_DEFAULT_APP_* variables below still set apps[0], the same app)
+	const appList = [{ appId: s.appId, key: s.key, secret: s.secret }, ...(options.apps ?? [])];
+	const args = ['start'];
+	if (options.apps?.length) {
+		const ids = new Set(appList.map((a) => a.appId));
+		const keys = new Set(appList.map((a) => a.key));
+		if (ids.size !== appList.length || keys.size !== appList.length) {
+			fs.rmSync(cwd, { recursive: true, force: true });
+			throw new Error('startSoketi: every app needs an id and a key of its own');
+		}
+		const config = {
+			'appManager.driver': 'array',
+			'appManager.array.apps': appList.map((a, i) => ({
+				id: a.appId, key: a.key, secret: a.secret,
+				enableClientMessages: options.clientMessages ?? true,
+				enableUserAuthentication: options.userAuthentication ?? false,
+				enabled: true, maxConnections: -1,
+				maxBackendEventsPerSecond: -1, maxClientEventsPerSecond: -1, maxReadRequestsPerSecond: -1,
+				webhooks: i === 0 && webhooks ? webhooks : [],
+			})),
+		};
+		fs.writeFileSync(`${cwd}/soketi.json`, JSON.stringify(config));
+		args.push('--config', `${cwd}/soketi.json`);
 	}
 	const env = {
 		PATH: process.env.PATH,
@@ -93,7 +125,7 @@ export async function startSoketi(options = {}) {
 	s.start = async () => {
 		if (s.child && !exited(s.child))
 			throw new Error('soketi is already running');
-		const child = spawn(process.execPath, [soketiBin, 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(process.execPath, [soketiBin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		s.child = child;
 		s.pid = child.pid;
 		const keep = (d) => {
@@ -121,8 +153,15 @@ export async function startSoketi(options = {}) {
 		if (!child || exited(child))
 			return;
 		child.kill(signal);
-		const t = sleep(graceMs).then(() => 'timeout');
-		if (await Promise.race([s.exitedP, t]) === 'timeout') {
+		// a timer cleared once soketi exits: a pending one would keep the
+		// test process alive for graceMs after its last test
+		let timer;
+		const t = new Promise((resolve) => {
+			timer = setTimeout(() => resolve('timeout'), graceMs);
+		});
+		const first = await Promise.race([s.exitedP, t]);
+		clearTimeout(timer);
+		if (first === 'timeout') {
 			child.kill('SIGKILL');
 			await s.exitedP;
 		}
@@ -144,23 +183,36 @@ export async function startSoketi(options = {}) {
 		fs.rmSync(cwd, { recursive: true, force: true });
 	};
 
-	/** The official server library, configured for this soketi. */
-	s.server = async (extra = {}) => {
+	/** The official server library, configured for this soketi (app: this one, or one of s.apps). */
+	const serverFor = (a) => async (extra = {}) => {
 		const { PusherServer } = await import('./deps.mjs');
 		return new PusherServer({
-			appId: s.appId, key: s.key, secret: s.secret,
+			appId: a.appId, key: a.key, secret: a.secret,
 			host: s.host, port: String(s.port), useTLS: false, ...extra,
 		});
 	};
+	s.server = serverFor(s);
 
-	/** rtpush settings that make the worker deliver to this soketi. */
-	s.rtpushSettings = () => ({
-		'rtpush.app_id': s.appId,
-		'rtpush.key': s.key,
-		'rtpush.secret': s.secret,
+	/** rtpush settings that make the worker deliver to this soketi (app: this one, or one of s.apps). */
+	const settingsFor = (a) => () => ({
+		'rtpush.app_id': a.appId,
+		'rtpush.key': a.key,
+		'rtpush.secret': a.secret,
 		'rtpush.scheme': 'http',
 		'rtpush.host': s.host,
 		'rtpush.port': s.port,
+	});
+	s.rtpushSettings = settingsFor(s);
+
+	// each app as pusherClient() and the tests take a soketi: its credentials
+	// on this soketi's host and port
+	s.apps = appList.map((a) => {
+		const app = { appId: a.appId, key: a.key, secret: a.secret };
+		for (const k of ['host', 'port', 'url'])
+			Object.defineProperty(app, k, { get: () => s[k], enumerable: true });
+		app.server = serverFor(app);
+		app.rtpushSettings = settingsFor(app);
+		return app;
 	});
 
 	try {
