@@ -291,7 +291,6 @@ export async function run({ events, rounds, warm, busyEvents, quietSecs, latency
 			+ ` quiet database, jit on: ${q('jit_on')}; jit off: ${q('jit_off')}`);
 		return res;
 	} finally {
-		await Promise.allSettled(dbs.slice(1).map((d) => d.end()));
 		await Promise.allSettled([pg.destroy(), sink.destroy(), probeSink.destroy()]);
 	}
 }

@@ -12,7 +12,6 @@ import { spawn, execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { startPostgres, PGBIN } from '../../test/e2e/lib/pg.mjs';
 import { startSoketi } from '../../test/e2e/lib/soketi.mjs';
-import { pg as pgLib } from '../../test/e2e/lib/deps.mjs';
 import { onExit, freePort, sleep, until } from '../../test/e2e/lib/cleanup.mjs';
 
 export { sleep, until, performance };
@@ -84,39 +83,14 @@ export async function configurePhi(pg, eventIdField) {
 }
 
 /**
- * Another database of pg's cluster: a handle with query(), rows(), one(),
- * connect() (as pg's own, so fillMessages() and workerStatus() take it) and
- * end(), which ends its connections (before pg.destroy()).
- */
-export function openDatabase(pg, dbname) {
-	const pool = new pgLib.Pool({ host: pg.host, port: pg.port, user: 'postgres', database: dbname, max: 2 });
-	pool.on('error', () => {});
-	const clients = new Set();
-	const h = {
-		name: dbname,
-		query: (sql, params) => pool.query(sql, params),
-		rows: async (sql, params) => (await pool.query(sql, params)).rows,
-		one: async (sql, params) => (await pool.query(sql, params)).rows[0],
-		connect: async () => {
-			const c = new pgLib.Client({ host: pg.host, port: pg.port, user: 'postgres', database: dbname });
-			c.on('error', () => {});
-			await c.connect();
-			clients.add(c);
-			c.on('end', () => clients.delete(c));
-			return c;
-		},
-		end: () => Promise.allSettled([pool.end(), ...[...clients].map((c) => c.end())]),
-	};
-	return h;
-}
-
-/**
  * CREATE DATABASE dbname with rtpush and the bench messages table (PHI
- * triggers with phi); returns openDatabase()'s handle.
+ * triggers with phi); returns pg.database(dbname) (test/e2e/lib/pg.mjs: query,
+ * rows, one, connect as pg's own, so fillMessages() and workerStatus() take
+ * it; its connections end with pg's).
  */
 export async function addBenchDatabase(pg, dbname, { phi = false } = {}) {
 	await pg.query(`CREATE DATABASE ${dbname}`);
-	const db = openDatabase(pg, dbname);
+	const db = pg.database(dbname);
 	await db.query(`CREATE EXTENSION rtpush; ${MESSAGES_SQL}; ${phi ? PHI_TRIGGERS_SQL : ''}`);
 	return db;
 }
