@@ -42,13 +42,14 @@ schedule_fetched(Coalescer *c, TimestampTz started, int found)
 	/* events per ms since the fetch before, times 1,000 */
 	int64		rate = since_us > 0 ? (int64) found * 1000000 / since_us : 0;
 	int			window = Max(c->window_ms, COALESCE_WINDOW_MS);
+	int			largest = c->max_window_ms > 0 ? c->max_window_ms : COALESCE_MAX_WINDOW_MS;
 
 	if (found < COALESCE_MIN_EVENTS)
 		window = COALESCE_WINDOW_MS;
 	else if (rate >= COALESCE_FAST_PER_MS * 1000)
-		window = Min(window * 2, COALESCE_MAX_WINDOW_MS);
+		window = Min(window * 2, largest);
 	else if (rate < COALESCE_FAST_PER_MS * 500)
-		window = Max(window / 2, COALESCE_WINDOW_MS);
+		window = Max(Min(window / 2, largest), COALESCE_WINDOW_MS);
 	c->window_ms = window;
 	c->last_fetch = started;
 	c->last_found = found;

@@ -43,8 +43,9 @@ extern FetchPlan schedule_fetch(int held, bool asked, bool rescan_due);
  * arrived meanwhile in one transaction (a group commit of the worker's
  * reads).  The window starts at COALESCE_WINDOW_MS; while fetches find
  * events at COALESCE_FAST_PER_MS or more per ms since the fetch before (a
- * stream of 3,000 events/s and up), each doubles it, up to
- * COALESCE_MAX_WINDOW_MS, so that a fetch, its requests and its commit
+ * stream of 3,000 events/s and up), each doubles it, up to max_window_ms
+ * (rtpush.coalesce_max_wait, default COALESCE_MAX_WINDOW_MS), so that a
+ * fetch, its requests and its commit
  * carry tens of events instead of a few; below half that rate it halves
  * again.  A fetch that found fewer than the minimum ends it all: light
  * traffic (1,000 events/s and less) waits for nothing, or 1 ms.  Polls,
@@ -60,6 +61,7 @@ typedef struct Coalescer
 	TimestampTz last_fetch;		/* the last fetch started; 0: none yet */
 	int			last_found;		/* events it found */
 	int			window_ms;		/* the window now; 0: COALESCE_WINDOW_MS */
+	int			max_window_ms;	/* its largest; 0: COALESCE_MAX_WINDOW_MS */
 } Coalescer;
 
 extern void schedule_fetched(Coalescer *c, TimestampTz started, int found);

@@ -32,6 +32,7 @@ int			rtpush_max_databases = RTPUSH_MAX_DATABASES_DEFAULT;
 int			rtpush_max_in_flight = 8;
 int			rtpush_batch_size = 10;
 int			rtpush_poll_interval = 1000;
+int			rtpush_coalesce_max_wait = RTPUSH_COALESCE_MAX_WAIT_DEFAULT;
 int			rtpush_max_attempts = 12;
 int			rtpush_max_age = 86400;
 int			rtpush_retry_base = 250;
@@ -251,6 +252,10 @@ define_worker_settings(void)
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("rtpush.poll_interval", "Fallback poll of the outbox when no commit woke the worker.",
 							NULL, &rtpush_poll_interval, 1000, 10, 3600000, PGC_SIGHUP,
+							GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("rtpush.coalesce_max_wait", "Longest wait after a fetch under a stream, to read more commits at once.",
+							"From 3,000 events/s the worker waits longer after each fetch, doubling up to this, so that a fetch, its requests and its commit carry tens of events; 1 keeps the 1 ms of light traffic.",
+							&rtpush_coalesce_max_wait, RTPUSH_COALESCE_MAX_WAIT_DEFAULT, 1, 1000, PGC_SIGHUP,
 							GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("rtpush.max_attempts", "Attempts before an event goes to the dead letter.",
 							NULL, &rtpush_max_attempts, 12, 1, 1000, PGC_SIGHUP, 0,

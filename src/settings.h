@@ -40,6 +40,8 @@ extern int	rtpush_max_databases;	/* slots: databases with a worker at once */
 extern int	rtpush_max_in_flight;
 extern int	rtpush_batch_size;
 extern int	rtpush_poll_interval;	/* ms */
+extern int	rtpush_coalesce_max_wait;	/* ms: schedule.h's coalescing */
+#define RTPUSH_COALESCE_MAX_WAIT_DEFAULT 16	/* COALESCE_MAX_WINDOW_MS */
 extern int	rtpush_max_attempts;
 extern int	rtpush_max_age;			/* s */
 extern int	rtpush_retry_base;		/* ms */

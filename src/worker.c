@@ -148,6 +148,7 @@ fetch_events(void)
 		PushActiveSnapshot(GetTransactionSnapshot());
 	}
 	n = outbox_fetch(evs, Min(plan.max, FETCH_PAGE), &fetch_more, delivery_context());
+	coalescer.max_window_ms = rtpush_coalesce_max_wait;
 	schedule_fetched(&coalescer, started, n);
 	for (int i = 0; i < n; i++)
 	{

@@ -87,6 +87,18 @@ test_coalescing_window(void)
 	   "window: a fetch with fewer than the minimum: the first window, and no wait");
 	schedule_fetched(&c, t + 1000, 3);	/* 3 per ms after a quiet fetch: a stream again */
 	ok(c.window_ms == 2 * COALESCE_WINDOW_MS, "window: 3 events/ms: grows again");
+	c.max_window_ms = 3;		/* rtpush.coalesce_max_wait = 3ms */
+	for (i = 0; i < 4; i++)
+	{
+		t += (TimestampTz) c.window_ms * 1000;
+		schedule_fetched(&c, t, 5 * c.window_ms);
+	}
+	ok(c.window_ms == 3 && schedule_coalesce_ms(&c, t + 100) == 3,
+	   "window: never past rtpush.coalesce_max_wait");
+	c.max_window_ms = 1;
+	t += 3000;
+	schedule_fetched(&c, t, 15);
+	ok(c.window_ms == 1, "window: rtpush.coalesce_max_wait = 1: the 1 ms window only");
 }
 
 static void
