@@ -32,14 +32,14 @@ import crypto from 'node:crypto';
 import { startPostgres } from './lib/pg.mjs';
 import { startSoketi } from './lib/soketi.mjs';
 import fs from 'node:fs';
-import { pusherClient, echoClient } from './lib/clients.mjs';
+import { pusherClient, echoClient, rawMessages } from './lib/clients.mjs';
 import { startFaultServer } from './lib/faults.mjs';
 import { until, sleep } from './lib/cleanup.mjs';
-import { PusherClient, PusherServer, require } from './lib/deps.mjs';
+import { PusherClient, PusherServer } from './lib/deps.mjs';
 import { createAuthServer } from '../../examples/auth-server/server.mjs';
 import { splitHistory } from './lib/history.mjs';
+import { newKey, sharedSecret, open } from './lib/envelope.mjs';
 
-const nacl = require('tweetnacl');
 
 const WAIT = 60000;
 const TUNING = {
@@ -50,22 +50,6 @@ const TUNING = {
 	'rtpush.request_timeout': 3000,
 };
 
-const newKey = () => crypto.randomBytes(32).toString('base64');
-
-/** base64(SHA256(channel || master)), computed without rtpush or the pusher library. */
-function sharedSecret(channel, masterB64) {
-	return crypto.createHash('sha256')
-		.update(Buffer.concat([Buffer.from(channel, 'utf8'), Buffer.from(masterB64, 'base64')]))
-		.digest('base64');
-}
-
-/** Opens a {"nonce","ciphertext"} envelope (object or JSON text); null when it does not authenticate. */
-function open(envelope, secretB64) {
-	const env = typeof envelope === 'string' ? JSON.parse(envelope) : envelope;
-	const bytes = nacl.secretbox.open(Buffer.from(env.ciphertext, 'base64'),
-		Buffer.from(env.nonce, 'base64'), Buffer.from(secretB64, 'base64'));
-	return bytes === null ? null : Buffer.from(bytes).toString('utf8');
-}
 
 // pusher-js's own log lines (Pusher.log is global to the process).
 const pusherLog = [];
@@ -103,13 +87,6 @@ describe('encrypted channels on soketi with pusher-js subscribers', () => {
 		});
 		clients.push(c);
 		return c;
-	};
-
-	// every raw protocol message a client's connection receives, before decryption
-	const rawMessages = (c) => {
-		const seen = [];
-		c.pusher.connection.bind('message', (m) => seen.push(m));
-		return seen;
 	};
 
 	const committedRows = (ids) => pg.rows(`SELECT row_to_json(p) AS r

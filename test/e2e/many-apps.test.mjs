@@ -44,16 +44,14 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import { startPostgres } from './lib/pg.mjs';
 import { startSoketi } from './lib/soketi.mjs';
-import { pusherClient } from './lib/clients.mjs';
+import { pusherClient, rawMessages } from './lib/clients.mjs';
 import { until, sleep } from './lib/cleanup.mjs';
-import { require } from './lib/deps.mjs';
 import { splitHistory } from './lib/history.mjs';
+import { newKey, sharedSecret, open } from './lib/envelope.mjs';
 import { createAuthServer } from '../../examples/auth-server/server.mjs';
 
-const nacl = require('tweetnacl');
 
 const WAIT = 20000;
 const TUNING = {
@@ -70,25 +68,9 @@ const PER_WRITER = 60;
 const SECRETS = 15; // encrypted rows per database
 const USER = '7';
 
-const newKey = () => crypto.randomBytes(32).toString('base64');
 const KA = newKey();
 const KB = newKey();
 const KC = newKey();
-
-/** base64(SHA256(channel || master)), without rtpush or the pusher library. */
-function sharedSecret(channel, masterB64) {
-	return crypto.createHash('sha256')
-		.update(Buffer.concat([Buffer.from(channel, 'utf8'), Buffer.from(masterB64, 'base64')]))
-		.digest('base64');
-}
-
-/** Opens a {"nonce","ciphertext"} envelope; null when it does not authenticate. */
-function open(envelope, secretB64) {
-	const env = typeof envelope === 'string' ? JSON.parse(envelope) : envelope;
-	const bytes = nacl.secretbox.open(Buffer.from(env.ciphertext, 'base64'),
-		Buffer.from(env.nonce, 'base64'), Buffer.from(secretB64, 'base64'));
-	return bytes === null ? null : Buffer.from(bytes).toString('utf8');
-}
 
 const SCHEMA = `
 CREATE TABLE app_sessions (token text PRIMARY KEY, user_id text NOT NULL, user_info jsonb);
@@ -145,13 +127,6 @@ describe('per-database Pusher apps: three databases, two soketi apps', () => {
 		});
 		clients.push(c);
 		return c;
-	};
-
-	// every raw protocol message a client's connection receives, before decryption
-	const rawMessages = (c) => {
-		const seen = [];
-		c.pusher.connection.bind('message', (m) => seen.push(m));
-		return seen;
 	};
 
 	// each running worker as datname:app_source:app_id (rtpush.databases)

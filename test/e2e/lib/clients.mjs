@@ -222,6 +222,13 @@ function endpointAuthorizer(endpoint, headers = {}) {
 	};
 }
 
+/** Every raw protocol message a client's (clients.pusherClient) connection receives, before decryption. */
+export function rawMessages(c) {
+	const seen = [];
+	c.pusher.connection.bind('message', (m) => seen.push(m));
+	return seen;
+}
+
 /**
  * laravel-echo over a pusherClient() (same options).  Returns
  * {echo, client, listen(kind, name, event) → Collector, disconnect()} where
