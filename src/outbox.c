@@ -447,7 +447,6 @@ row_request_size(const RtpushEvent *ev, const char *const *channels, int n)
 		str = pusher_envelope_string_size(ev->datalen + added);
 	else
 		str = pusher_json_string_size(ev->data, ev->datalen) + added + quotes;
-
 	rtpush_app_host_header(app, host, sizeof(host));
 	head.host = host;
 	head.target_len = pusher_request_target_len(strlen(app->app_id), false, strlen(app->key),

@@ -207,13 +207,6 @@ extension_ready(void)
 	return OidIsValid(oid);
 }
 
-/*
- * One short transaction: write outcomes, then fetch.  Starting, committing
- * and aborting a transaction each leave CurrentMemoryContext elsewhere
- * (TopMemoryContext after the end): the caller's context, the worker's
- * per-turn one, is restored after each, so that per-turn memory is freed
- * with the turn.
- */
 /* a reload, or this database's app changed: sizes and limits again */
 static void
 settings_changed(void)
@@ -237,6 +230,13 @@ app_changed(void)
 						   "The cluster-wide settings (rtpush.app_id, rtpush.host, ...).")));
 }
 
+/*
+ * One short transaction: write outcomes, then fetch.  Starting, committing
+ * and aborting a transaction each leave CurrentMemoryContext elsewhere
+ * (TopMemoryContext after the end): the caller's context, the worker's
+ * per-turn one, is restored after each, so that per-turn memory is freed
+ * with the turn.
+ */
 static bool
 run_transaction(bool fetch)
 {
