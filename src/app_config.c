@@ -187,6 +187,6 @@ rtpush_app_config_changed(PG_FUNCTION_ARGS)
 				 errmsg("trigger function called outside a trigger"),
 				 errhint("It runs as rtpush.app_config's trigger only.")));
 	CacheInvalidateRelcache(trig->tg_relation);
-	rtpush_note_queued();
+	rtpush_note_wake();
 	PG_RETURN_POINTER(NULL);
 }

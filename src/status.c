@@ -41,6 +41,7 @@ static RtpushSlot *my_slot = NULL;	/* a delivery worker's */
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool queued_in_xact = false;
+static bool wake_always_in_xact = false;	/* wakes the worker even unasked */
 static bool xact_callback_registered = false;
 
 static Size
@@ -99,6 +100,7 @@ status_shmem_startup(void)
 			RtpushSlot *slot = &shared->slots[s];
 
 			SpinLockInit(&slot->mutex);
+			pg_atomic_init_u32(&slot->wakes_wanted, 1);
 			for (int i = 0; i < NCOUNTERS; i++)
 				pg_atomic_init_u64(&slot->count[i], 0);
 			for (int i = 0; i < RTPUSH_LATENCY_BUCKETS; i++)
@@ -136,9 +138,12 @@ slot_of_locked(Oid dboid)
 
 /* ---- commit-time wakeup ---- */
 
-/* wakes the worker of this database: events in another are not its own */
+/*
+ * Wakes the worker of this database (events in another are not its own);
+ * unless it said it need not be (rtpush_status_want_wakes()), or always.
+ */
 static void
-wake_worker(void)
+wake_worker(bool always)
 {
 	RtpushSlot *slot;
 	Latch	   *latch = NULL;
@@ -150,11 +155,33 @@ wake_worker(void)
 	if (slot)
 		latch = slot->worker_latch;
 	SpinLockRelease(&shared->mutex);
-	if (latch)
+	if (latch == NULL)
+		return;
+	/* this commit is visible already: see rtpush_status_want_wakes() */
+	pg_memory_barrier();
+	if (always || pg_atomic_read_u32(&slot->wakes_wanted) != 0)
 	{
 		SetLatch(latch);
 		pg_atomic_fetch_add_u64(&slot->count[COUNT_WAKEUPS], 1);
 	}
+}
+
+/*
+ * The worker says whether commits should wake it.  Not while it waits out
+ * a coalescing window, at whose end it fetches anyway: under a stream
+ * every commit woke it (a signal from the writer, a context switch on its
+ * core) only for the worker to see the window still open and sleep again.
+ * A commit is visible before its transaction's callback reads the flag,
+ * and the worker sets it again before it takes its next fetch's snapshot:
+ * a commit that did not wake the worker is seen by that fetch.
+ */
+void
+rtpush_status_want_wakes(bool want)
+{
+	if (my_slot == NULL)
+		return;
+	pg_atomic_write_u32(&my_slot->wakes_wanted, want ? 1 : 0);
+	pg_memory_barrier();
 }
 
 static void
@@ -164,30 +191,49 @@ status_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (queued_in_xact)
-				wake_worker();
+			if (queued_in_xact || wake_always_in_xact)
+				wake_worker(wake_always_in_xact);
 			queued_in_xact = false;
+			wake_always_in_xact = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			/* a prepared transaction is found by the fallback poll */
 			queued_in_xact = false;
+			wake_always_in_xact = false;
 			break;
 		default:
 			break;
 	}
 }
 
-void
-rtpush_note_queued(void)
+static void
+register_callback(void)
 {
 	if (!xact_callback_registered)
 	{
 		RegisterXactCallback(status_xact_callback, NULL);
 		xact_callback_registered = true;
 	}
+}
+
+void
+rtpush_note_queued(void)
+{
+	register_callback();
 	queued_in_xact = true;
+}
+
+/*
+ * At commit, wakes the worker even if it did not ask to be (rtpush.set_app(),
+ * rtpush.wake_worker()).
+ */
+void
+rtpush_note_wake(void)
+{
+	register_callback();
+	wake_always_in_xact = true;
 }
 
 /* ---- the worker's life ---- */
@@ -226,6 +272,7 @@ rtpush_status_attach(int slot, Oid dboid)
 	if (!ok)
 		return false;
 	my_slot = s;
+	pg_atomic_write_u32(&s->wakes_wanted, 1);
 	SpinLockAcquire(&s->mutex);
 	s->exit_kind = SLOT_EXIT_ERROR; /* until it says otherwise */
 	s->started_at = now;
@@ -541,6 +588,6 @@ PG_FUNCTION_INFO_V1(rtpush_wake_worker);
 Datum
 rtpush_wake_worker(PG_FUNCTION_ARGS)
 {
-	rtpush_note_queued();
+	rtpush_note_wake();
 	PG_RETURN_VOID();
 }

@@ -34,6 +34,7 @@ extern bool rtpush_status_available(void); /* preloaded: shared memory there */
 
 /* capture side: the current transaction queued events; wake the worker at commit */
 extern void rtpush_note_queued(void);
+extern void rtpush_note_wake(void);
 
 /* how a delivery worker left its slot (what the launcher does next) */
 typedef enum SlotExit
@@ -47,6 +48,7 @@ typedef enum SlotExit
 /* takes slot for dboid; false: the database is being dropped or renamed */
 extern bool rtpush_status_attach(int slot, Oid dboid);
 extern void rtpush_status_worker_connected(void);
+extern void rtpush_status_want_wakes(bool want);	/* by commits */
 /* at exit; generation: SLOT_EXIT_NO_EXTENSION's, as of the check */
 extern void rtpush_status_worker_exited(SlotExit how, uint64 generation);
 /* is the worker's own database being dropped or renamed? */

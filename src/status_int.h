@@ -55,6 +55,7 @@ typedef struct RtpushSlot
 	char		parked_name[RTPUSH_PARKED_LISTED][RTPUSH_CHANNEL_NAME_SIZE];
 	TimestampTz parked_since[RTPUSH_PARKED_LISTED];
 	/* atomic: no lock */
+	pg_atomic_uint32 wakes_wanted;	/* 0: commits need not wake the worker */
 	pg_atomic_uint64 count[NCOUNTERS];
 	/* commit-to-2xx latency histogram, log-scaled microsecond buckets */
 	pg_atomic_uint64 latency[RTPUSH_LATENCY_BUCKETS];

@@ -207,10 +207,14 @@ extension_ready(void)
 	return OidIsValid(oid);
 }
 
-/* a reload, or this database's app changed: sizes and limits again */
+/*
+ * A reload, or this database's app changed: sizes and limits again, and a
+ * fetch (a worker that was not configured read nothing).
+ */
 static void
 settings_changed(void)
 {
+	wake_pending = true;
 	outbox_settings_changed();
 	delivery_settings_changed();
 	rtpush_status_set_app(rtpush_app_cached()->app_id, rtpush_app_cached()->own);
@@ -357,20 +361,38 @@ reload_if_asked(void)
 	}
 }
 
+/*
+ * What to fetch now.  Nothing without an app to deliver to: a worker not
+ * configured reads no events (it would hold them, and write their history
+ * rows, for nothing); it only looks for its app in a transaction now and
+ * then (see loop_once()).
+ */
+static FetchKind
+fetch_kind(bool asked)
+{
+	if (!rtpush_app_configured(rtpush_app_cached()))
+		return FETCH_NOTHING;
+	return delivery_next_fetch(asked).kind;
+}
+
 static void
 loop_once(MemoryContext turn, bool *woken)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	bool		poll_due = now >= next_poll;
+	bool		configured = rtpush_app_configured(rtpush_app_cached());
 	FetchKind	kind;
 	bool		want_fetch;
+	bool		look_for_app;
 	long		coalesce_ms = 0;
 	long		timeout;
 
 	/* a wake is kept until a fetch has seen what woke us */
 	wake_pending |= *woken;
-	kind = delivery_next_fetch(wake_pending || poll_due || fetch_more).kind;
+	kind = fetch_kind(wake_pending || poll_due || fetch_more);
 	want_fetch = kind != FETCH_NOTHING;
+	/* not configured: rtpush.set_app() woke it, or the poll is due */
+	look_for_app = !configured && (wake_pending || poll_due);
 	/* under a stream, a commit's fetch waits for the commits behind it */
 	if (want_fetch && kind == FETCH_ON && !poll_due && !fetch_more &&
 		(coalesce_ms = schedule_coalesce_ms(&coalescer, rtpush_clock_now())) > 0)
@@ -380,9 +402,9 @@ loop_once(MemoryContext turn, bool *woken)
 		next_poll = TimestampTzPlusMilliseconds(now, rtpush_poll_interval);
 	if (now < error_until)
 		want_fetch = false;		/* a pause after an error: outcomes wait too */
-	if (now >= error_until && (want_fetch || delivery_outcomes_due(now)))
+	if (now >= error_until && (want_fetch || look_for_app || delivery_outcomes_due(now)))
 	{
-		if (want_fetch)
+		if (want_fetch || look_for_app)
 			wake_pending = false;
 		if (poll_due)
 			recheck_extension = true;
@@ -398,7 +420,7 @@ loop_once(MemoryContext turn, bool *woken)
 	rtpush_status_counts(http_active(), delivery_held(), delivery_parked());
 
 	timeout = wait_timeout();
-	if (fetch_more && delivery_next_fetch(true).kind != FETCH_NOTHING)
+	if (fetch_more && fetch_kind(true) != FETCH_NOTHING)
 		timeout = 0;			/* more rows in the window */
 	else if (delivery_has_outcomes())
 		timeout = Min(timeout, OUTCOME_DELAY_MS);
@@ -406,7 +428,15 @@ loop_once(MemoryContext turn, bool *woken)
 		timeout = Min(timeout, coalesce_ms);
 	if (now < error_until)
 		timeout = Max(timeout, TimestampDifferenceMilliseconds(GetCurrentTimestamp(), error_until));
+	/*
+	 * The window's end fetches what commits during it: they need not wake
+	 * it.  Nor need they wake a worker without an app (rtpush.set_app()
+	 * still does).
+	 */
+	if (coalesce_ms > 0 || !rtpush_app_configured(rtpush_app_cached()))
+		rtpush_status_want_wakes(false);
 	*woken = http_wait(timeout, PG_WAIT_EXTENSION);
+	rtpush_status_want_wakes(true);
 	CHECK_FOR_INTERRUPTS();
 	reload_if_asked();
 }
@@ -455,6 +485,7 @@ guarded_turn(MemoryContext turn, bool *woken)
 		/* nothing runs in a transaction here, but leave none behind */
 		AbortOutOfAnyTransaction();
 		MemoryContextSwitchTo(TopMemoryContext);
+		rtpush_status_want_wakes(true);
 		worker_log_caught_error(edata, false);
 		MemoryContextReset(turn);
 		MemoryContextSwitchTo(turn);

@@ -33,8 +33,8 @@ my $sink = start_sink();
 my $node = rtpush_node('large_xact', sink => $sink);
 wait_worker($node);
 
-# no delivery while the window is measured: the worker holds what it
-# reads (it is not configured) and deletes nothing
+# no delivery while the window is measured: the worker, not configured,
+# reads and deletes nothing
 $node->safe_psql('app', "ALTER SYSTEM SET rtpush.app_id = ''; SELECT pg_reload_conf()");
 $node->poll_query_until('app', q{SELECT state LIKE 'not_configured%' FROM rtpush.status})
   or die 'the worker did not stop delivering';
@@ -44,8 +44,9 @@ $big->query_safe('BEGIN');
 $big->query_safe('INSERT INTO ticks (seq, ch) VALUES (1, 0)');
 my $xid = $big->query_safe('SELECT pg_current_xact_id()');
 chomp $xid;
-# a later transaction commits: the snapshot's xmax passes the open xid
-$node->safe_psql('app', 'INSERT INTO ticks (seq, ch) VALUES (0, 1)');
+# a later transaction commits: the snapshot's xmax passes the open xid (on
+# a channel of its own: order is per writing session, see order_ok())
+$node->safe_psql('app', 'INSERT INTO ticks (seq, ch) VALUES (0, 99)');
 my $lo = $node->safe_psql('app', 'SELECT pg_current_snapshot()');
 ok((grep { $_ eq $xid } split /,/, (split /:/, $lo)[2] // ''),
 	"the transaction ($xid) is in progress in the lower snapshot ($lo)");
