@@ -30,7 +30,7 @@ const MODES = {
 		latency: { rates: [100, 1000], secs: 10, rounds: 3 },
 		backlog: { events: 1000000, rounds: 1 },
 		sustained: { events: 1000000, rate: 3000 },
-		streaming: { secs: 15, rounds: 3 },
+		streaming: { secs: 15, rounds: 5 },
 		idle_xid: { events: 1000000, rate: 5000, segment: 200000, rounds: 1 },
 		many_databases: { events: 100000, rounds: 5, warm: 10000, busyEvents: 1000000, quietSecs: 20, latencyRounds: 3, idleSecs: 20 },
 	},
