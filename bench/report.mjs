@@ -342,7 +342,7 @@ if (cm) {
 	summary.unshift(['Capture, single-row pgbench INSERT vs CTE floor / plpgsql (bench/capture/run; and vs plpgsql in the pg_notify section\'s pgbench)',
 		'≥ 0.95× / ≥ 1.15×', `${cm[1]}× / ${cm[2]}×` + (xr === undefined ? '' : `; ${f2(xr)}×`), verdict]);
 }
-const ran = [['capture_extra', cx], ['throughput', tp], ['latency', lat], ['backlog', bl], ['sustained', su], ['streaming', st], ['many_databases', mdb], ['history', hi]]
+const ran = [['capture_extra', cx], ['throughput', tp], ['latency', lat], ['backlog', bl], ['sustained', su], ['streaming', st], ['idle_xid', ix], ['many_databases', mdb], ['history', hi]]
 	.filter(([, x]) => x?.ran_at).map(([k, x]) => `${k} ${x.ran_at}`);
 if (ran.length)
 	head.splice(3, 0, `Sections from \`--only\` runs keep the other benchmarks' figures from bench/data; each ran at: ${ran.join(', ')}.`);

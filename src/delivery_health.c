@@ -50,10 +50,41 @@ typedef struct Health
 
 static Health health;
 
+/*
+ * The same for a database with its own app (rtpush.set_app()): the key,
+ * secret and app id are its, the endpoint its or, where it gave none, the
+ * cluster-wide settings'.
+ */
+static const char *
+what_to_check_own(long status, bool unreachable)
+{
+	switch (status)
+	{
+		case 401:
+			return "Check the key and secret given to rtpush.set_app(): the server did not accept the request's signature.";
+		case 403:
+			return "Check the key given to rtpush.set_app(), and on the server whether the app is enabled and within its quota.";
+		case 404:
+			return "Check the app id given to rtpush.set_app(), and that its host and port (or rtpush.host and rtpush.port) point at the Pusher HTTP API.";
+		case 405:
+			return "Check the host, port and scheme given to rtpush.set_app() (or rtpush.host, rtpush.port, rtpush.scheme): the server there is not a Pusher HTTP API.";
+		case 0:
+			if (unreachable)
+				return "Check the host and port given to rtpush.set_app() (or rtpush.host and rtpush.port), and that the server there is running.";
+			return "Check the host, port and scheme given to rtpush.set_app() (or rtpush.host, rtpush.port, rtpush.scheme), rtpush.ca_file, and the server's TLS certificate.";
+		default:
+			return NULL;
+	}
+}
+
 /* A hint, a whole sentence, saying what to check for this failure. */
 static const char *
 what_to_check(long status, bool unreachable)
 {
+	const char *own = rtpush_app_cached()->own ? what_to_check_own(status, unreachable) : NULL;
+
+	if (own)
+		return own;
 	switch (status)
 	{
 		case 401:
@@ -81,6 +112,20 @@ what_to_check(long status, bool unreachable)
 static const char *
 state_for(long status)
 {
+	if (rtpush_app_cached()->own)
+		switch (status)
+		{
+			case 401:
+				return "HTTP 401: check rtpush.set_app()'s key, secret";
+			case 403:
+				return "HTTP 403: check rtpush.set_app()'s key, the app on the server";
+			case 404:
+				return "HTTP 404: check rtpush.set_app()'s app_id, host, port";
+			case 405:
+				return "HTTP 405: check rtpush.set_app()'s host, port, scheme";
+			default:
+				break;
+		}
 	switch (status)
 	{
 		case 401:

@@ -3,7 +3,8 @@
 # it holds none, writes no history rows for them, and commits do not wake
 # it.  When the database gets its app (rtpush.set_app(), no reload), or the
 # cluster gets one (a reload), everything queued meanwhile is delivered,
-# once and in order, even more events than the worker holds at once.
+# once and in order, even more events than the worker holds at once.  A
+# database app the server refuses is named as such in rtpush.status.
 use strict;
 use warnings;
 use FindBin;
@@ -53,6 +54,20 @@ $node->safe_psql('app', "ALTER SYSTEM SET rtpush.app_id = '$sink->{app}'; SELECT
 account('after a reload with rtpush.app_id', $node, $sink, timeout => 30, since => $N + 51);
 my $c = $sink->counts;
 is(scalar(grep { ($c->{$_} // 0) != 1 } 1 .. $N + 150), 0, 'each event delivered exactly once');
+
+# the database's own app with a wrong secret: the state and the log name
+# rtpush.set_app(), not the cluster-wide settings it does not use
+$node->safe_psql('app', qq{SELECT rtpush.set_app('$sink->{app}', '$sink->{key}', 'not-the-secret',
+                                                host => '127.0.0.1', port => $port, scheme => 'http')});
+$node->safe_psql('app', "INSERT INTO ticks (seq, ch) SELECT g, g % 4 FROM generate_series($N + 151, $N + 160) g");
+ok($node->poll_query_until('app', q{SELECT state FROM rtpush.status},
+	q{misconfigured (HTTP 401: check rtpush.set_app()'s key, secret)}),
+	'a wrong secret given to rtpush.set_app(): the state names rtpush.set_app()');
+ok($node->wait_for_log(qr/HINT:  Check the key and secret given to rtpush\.set_app\(\)/),
+	'... and so does the log');
+$node->safe_psql('app', qq{SELECT rtpush.set_app('$sink->{app}', '$sink->{key}', '$sink->{secret}',
+                                                host => '127.0.0.1', port => $port, scheme => 'http')});
+account('after the secret is fixed', $node, $sink, timeout => 30, since => $N + 151);
 
 $sink->stop;
 $node->stop;
