@@ -215,6 +215,9 @@ static void
 settings_changed(void)
 {
 	wake_pending = true;
+	/* before the next fetch's snapshot: see rtpush_status_want_wakes() */
+	if (rtpush_app_configured(rtpush_app_cached()))
+		rtpush_status_want_wakes(true);
 	outbox_settings_changed();
 	delivery_settings_changed();
 	rtpush_status_set_app(rtpush_app_cached()->app_id, rtpush_app_cached()->own);
@@ -436,7 +439,7 @@ loop_once(MemoryContext turn, bool *woken)
 	if (coalesce_ms > 0 || !rtpush_app_configured(rtpush_app_cached()))
 		rtpush_status_want_wakes(false);
 	*woken = http_wait(timeout, PG_WAIT_EXTENSION);
-	rtpush_status_want_wakes(true);
+	rtpush_status_want_wakes(rtpush_app_configured(rtpush_app_cached()));
 	CHECK_FOR_INTERRUPTS();
 	reload_if_asked();
 }
